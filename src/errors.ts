@@ -1,0 +1,26 @@
+// Coded errors: every failure the bot can explain carries a code, a sentence for the user, and its cause for the log.
+
+export type ErrorCode =
+  | 'config_invalid' // the environments file or a variable is wrong; start-up stops
+  | 'invalid_input' // something a user typed breaks a rule; the message says which
+  | 'db_unreachable' // no connection to the database server
+  | 'db_timeout' // connected, but the server did not answer in time
+  | 'db_login_failed' // the bot's admin login was refused
+  | 'db_permission_denied' // the admin login lacks a permission a statement needs
+  | 'db_error' // any other error the server returned
+  | 'internal'; // a bug: the log has the detail
+
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** True for an AppError, optionally of one of the given codes. */
+export function isAppError(err: unknown, ...codes: ErrorCode[]): err is AppError {
+  return err instanceof AppError && (codes.length === 0 || codes.includes(err.code));
+}
