@@ -1,0 +1,278 @@
+// Database operations, written once for every dialect: a Dialect's builders in order, run by an Executor.
+// This is the interface the rest of the bot uses (after Vault's dbplugin Database): one method per
+// operation, each with its own request and response types, its contract in the doc comment.
+import { AppError } from '../errors.js';
+import { permissionSet, type Dialect, type ObjectPrivilege, type SessionRef, type Target, type UserKind, type UserRef, type WithPassword } from './dialect.js';
+import { DatabaseError, sanitized, type Executor } from './executor.js';
+import type { Row, Statement } from './statement.js';
+
+export interface CreateUserRequest extends WithPassword {
+  kind: UserKind;
+}
+export interface CreatedUser {
+  username: string;
+  kind: UserKind;
+  /** Application tables that received INSERT, UPDATE, DELETE (read-write kinds). */
+  grantedTables: string[];
+}
+
+export interface SyncGrantsRequest extends UserRef {
+  kind: UserKind;
+}
+export interface GrantReport {
+  /** Tables granted by this call: those created since the last grant. */
+  added: string[];
+  /** Tables whose grant failed; the others were still granted. */
+  failed: { table: string; error: DatabaseError }[];
+}
+
+export interface GrantObjectsRequest extends UserRef {
+  grants: { object: string; privileges: ObjectPrivilege[] }[];
+}
+
+export interface RevokeStep {
+  step: 'block login' | 'list sessions' | 'kill session' | 'drop user' | 'drop login';
+  /** What exactly, for the report: 'disable the login', 'end session 53'. */
+  label: string;
+  error?: DatabaseError;
+}
+export interface RevokeReport {
+  username: string;
+  /** Every step attempted, in order, with its error if it failed. */
+  steps: RevokeStep[];
+  sessionsEnded: number;
+  /** True when every step succeeded: the user is gone. */
+  complete: boolean;
+}
+
+export interface EntityTable {
+  entity: string;
+  table: string;
+  module: string;
+}
+export interface ExposedView {
+  view: string;
+  select: boolean;
+  insert: boolean;
+  update: boolean;
+  delete: boolean;
+}
+
+/** A failed create, after the half-made user was dropped (or not: see `cleanup`). */
+export class ProvisioningError extends DatabaseError {
+  readonly cleanup: RevokeReport | undefined;
+
+  constructor(cause: DatabaseError, cleanup: RevokeReport | undefined) {
+    const outcome = !cleanup
+      ? 'Nothing was created.'
+      : cleanup.complete
+        ? `The half-made user ${cleanup.username} was dropped again.`
+        : `The half-made user ${cleanup.username} could not be fully dropped (${cleanup.steps
+            .filter((s) => s.error)
+            .map((s) => s.label)
+            .join(', ')} failed): an administrator must drop it.`;
+    super(cause.code, `${cause.message} ${outcome}`, { serverCode: cause.serverCode, statement: cause.statement });
+    this.cleanup = cleanup;
+  }
+}
+
+export interface Database {
+  /**
+   * Creates `username` with `password` and the permission set of `kind` (temporary users get read &
+   * write). If any step fails, whatever this call created is dropped again (best effort) and a
+   * ProvisioningError says both what failed and what became of the half-made user. A user that
+   * already existed before the call is never dropped.
+   */
+  createUser(req: CreateUserRequest): Promise<CreatedUser>;
+  /**
+   * Per-table grants do not cover tables created later, and every publish can add OSUSR_ tables.
+   * For read-write kinds this grants INSERT, UPDATE, DELETE on every OSUSR_ table that lacks them and
+   * reports what it added; it is idempotent and cheap when nothing is missing. Other kinds hold only
+   * database-wide or fixed grants, which need no sync: it reports nothing added.
+   */
+  syncGrants(req: SyncGrantsRequest): Promise<GrantReport>;
+  /** Grants privileges on tables or views of the schema (interop `expose`). Stops at the first failure. */
+  grantObjects(req: GrantObjectsRequest): Promise<void>;
+  /**
+   * Blocks new logins, ends live sessions, then drops the user (and login). Best effort: every step
+   * is attempted even after one fails, and every failure is in the report; it never throws for a
+   * database error. Revoking a user that does not exist is not an error and reports complete.
+   */
+  revokeUser(req: UserRef): Promise<RevokeReport>;
+  /** Sets a new password; the user keeps its grants. */
+  rotatePassword(req: WithPassword): Promise<void>;
+  userExists(req: UserRef): Promise<boolean>;
+  /** Every database user whose name starts with `prefix` (orphan detection). */
+  listUsers(req: { prefix: string }): Promise<string[]>;
+  /** Active entities named `entity` with their physical tables, one per module that has one. */
+  findEntityTables(req: { entity: string }): Promise<EntityTable[]>;
+  /** Exposed `OSUSR_VIEW_%` views with the privileges `username` holds on each. */
+  listExposedViews(req: UserRef): Promise<ExposedView[]>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  dialect: Dialect;
+  executor: Executor;
+  target: Target;
+}
+
+/** The statements `createUser` will run, for an approval message; table grants are found at run time. */
+export function createUserPlan(dialect: Dialect, req: CreateUserRequest, target: Target): Statement[] {
+  const set = permissionSet(req.kind);
+  const grants =
+    set === 'interop'
+      ? dialect.grantInterop(req, target)
+      : set === 'read'
+        ? dialect.grantRead(req, target)
+        : [...dialect.grantRead(req, target), dialect.missingWriteGrants(req, target)];
+  return [...dialect.createUser(req, target), ...grants];
+}
+
+export function createDatabase(options: DatabaseOptions): Database {
+  const { dialect, target } = options;
+  const executor = sanitized(options.executor);
+  const run = (statement: Statement) => executor.run(statement);
+
+  async function runAll(statements: Statement[]): Promise<void> {
+    for (const statement of statements) await run(statement);
+  }
+
+  async function grantMissingTables(req: UserRef): Promise<GrantReport> {
+    const rows = await run(dialect.missingWriteGrants(req, target));
+    const report: GrantReport = { added: [], failed: [] };
+    for (const table of rows.map((row) => text(row, 'table_name'))) {
+      try {
+        await run(dialect.grantWrite({ username: req.username, table }, target));
+        report.added.push(table);
+      } catch (err) {
+        report.failed.push({ table, error: asDatabaseError(err) });
+      }
+    }
+    return report;
+  }
+
+  async function revokeUser(req: UserRef): Promise<RevokeReport> {
+    const steps: RevokeStep[] = [];
+    let sessionsEnded = 0;
+    /** Runs one step; a failure (even building the statement) is recorded and the revocation goes on. */
+    async function attempt(step: RevokeStep['step'], label: string, build: () => Statement): Promise<Row[] | undefined> {
+      try {
+        const statement = build();
+        const rows = await run(statement);
+        steps.push({ step, label: statement.label });
+        return rows;
+      } catch (err) {
+        steps.push({ step, label, error: asDatabaseError(err) });
+        return undefined;
+      }
+    }
+    // Block first: a session ended before the block could reconnect and make the drop fail.
+    for (const statement of dialect.blockLogin(req, target)) await attempt('block login', statement.label, () => statement);
+    const sessions = (await attempt('list sessions', 'list sessions', () => dialect.listSessions(req, target))) ?? [];
+    for (const row of sessions) {
+      if (await attempt('kill session', 'end a session', () => dialect.killSession(sessionOf(row), target))) sessionsEnded++;
+    }
+    for (const statement of dialect.dropUser(req, target)) {
+      await attempt(statement.kind === 'drop login' ? 'drop login' : 'drop user', statement.label, () => statement);
+    }
+    return { username: req.username, steps, sessionsEnded, complete: steps.every((s) => !s.error) };
+  }
+
+  return {
+    async createUser(req) {
+      const set = permissionSet(req.kind);
+      const [first, ...rest] = dialect.createUser(req, target);
+      if (!first) throw new AppError('internal', `${dialect.name} has no create statement`);
+      try {
+        await run(first);
+      } catch (err) {
+        // Nothing of ours exists yet (the name may even belong to someone else): drop nothing.
+        throw new ProvisioningError(asDatabaseError(err), undefined);
+      }
+      try {
+        await runAll(rest);
+        if (set === 'interop') await runAll(dialect.grantInterop(req, target));
+        else await runAll(dialect.grantRead(req, target));
+        let grantedTables: string[] = [];
+        if (set === 'readwrite') {
+          const report = await grantMissingTables(req);
+          const firstFailure = report.failed[0];
+          if (firstFailure) throw firstFailure.error;
+          grantedTables = report.added;
+        }
+        return { username: req.username, kind: req.kind, grantedTables };
+      } catch (err) {
+        const cleanup = await revokeUser(req);
+        throw new ProvisioningError(asDatabaseError(err), cleanup);
+      }
+    },
+
+    async syncGrants(req) {
+      if (permissionSet(req.kind) !== 'readwrite') return { added: [], failed: [] };
+      return grantMissingTables(req);
+    },
+
+    async grantObjects(req) {
+      await runAll(req.grants.map((g) => dialect.grantObject({ username: req.username, object: g.object, privileges: g.privileges }, target)));
+    },
+
+    revokeUser,
+
+    async rotatePassword(req) {
+      await run(dialect.setPassword(req, target));
+    },
+
+    async userExists(req) {
+      const rows = await run(dialect.userExists(req, target));
+      return Number(rows[0]?.['present'] ?? 0) > 0;
+    },
+
+    async listUsers(req) {
+      return (await run(dialect.listUsers(req, target))).map((row) => text(row, 'name'));
+    },
+
+    async findEntityTables(req) {
+      const rows = await run(dialect.findEntityTables(req, target));
+      return rows.map((row) => ({ entity: text(row, 'entity_name'), table: text(row, 'table_name'), module: text(row, 'module_name') }));
+    },
+
+    async listExposedViews(req) {
+      const rows = await run(dialect.listExposedViews(req, target));
+      return rows.map((row) => ({
+        view: text(row, 'view_name'),
+        select: flag(row, 'can_select'),
+        insert: flag(row, 'can_insert'),
+        update: flag(row, 'can_update'),
+        delete: flag(row, 'can_delete'),
+      }));
+    },
+
+    close: () => executor.close(),
+  };
+}
+
+function asDatabaseError(err: unknown): DatabaseError {
+  if (err instanceof DatabaseError) return err;
+  if (err instanceof AppError) return new DatabaseError(err.code, err.message);
+  return new DatabaseError('internal', err instanceof Error ? err.message : String(err));
+}
+
+function text(row: Row, column: string): string {
+  const value = row[column];
+  if (typeof value !== 'string' || value.length === 0) throw new DatabaseError('db_error', `The database returned no ${column} where one was expected.`);
+  return value;
+}
+
+function flag(row: Row, column: string): boolean {
+  return Number(row[column] ?? 0) > 0;
+}
+
+function sessionOf(row: Row): SessionRef {
+  const number = (column: string) => (row[column] === undefined || row[column] === null ? undefined : Number(row[column]));
+  const id = number('id');
+  if (id === undefined || !Number.isSafeInteger(id)) throw new DatabaseError('db_error', 'The database returned a session without a number.');
+  const serial = number('serial');
+  const instance = number('instance');
+  return { id, ...(serial !== undefined ? { serial } : {}), ...(instance !== undefined ? { instance } : {}) };
+}

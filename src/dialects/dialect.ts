@@ -1,0 +1,88 @@
+// The dialect contract: pure statement builders, one per step, that every database implements.
+// Operations that run them (create, revoke...) live in database.ts, written once for all dialects.
+import type { IdentifierRules } from './identifiers.js';
+import type { Statement } from './statement.js';
+
+export type DialectName = 'sqlserver' | 'azuresql' | 'oracle';
+
+/** What a database user is for; decides its permission set. */
+export type UserKind = 'temporary' | 'readonly' | 'readwrite' | 'interop';
+
+/** The environment a statement is built for. */
+export interface Target {
+  /** Schema that holds the OutSystems tables: `dbo`, or the Oracle owner such as `OSADMIN`. */
+  schema: string;
+  /** SQL Server database name (the login's default database); unused elsewhere. */
+  database?: string;
+  rules: IdentifierRules;
+}
+
+export interface UserRef {
+  username: string;
+}
+export interface WithPassword extends UserRef {
+  password: string;
+}
+export interface TableRef extends UserRef {
+  table: string;
+}
+/** A live session as the server names it. SQL Server: `id` (session_id). Oracle: sid, serial#, inst_id. */
+export interface SessionRef {
+  id: number;
+  serial?: number;
+  instance?: number;
+}
+export type ObjectPrivilege = 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE';
+export interface ObjectGrant extends UserRef {
+  /** A table or view in the target schema. */
+  object: string;
+  privileges: ObjectPrivilege[];
+}
+
+/**
+ * Builders for one database. Every builder is pure: it validates names, then returns statements whose
+ * user-supplied values are bound parameters, quoted by the server. Contracts:
+ * - Creating returns the principal statements only; grants come from the grant builders.
+ * - Block, kill and drop statements tolerate a principal or session that is already gone.
+ * - Query builders return one `query` statement whose rows use the lower-case column names documented
+ *   on the builder.
+ */
+export interface Dialect {
+  name: DialectName;
+  /** How a user of this database is blocked, for plans and docs. */
+  family: 'tsql' | 'plsql';
+  createUser(req: WithPassword, t: Target): Statement[];
+  /** Read-only set: SELECT on all tables and views plus the dialect's diagnostics rights. */
+  grantRead(req: UserRef, t: Target): Statement[];
+  /** Rows `{ table_name }`: tables in the schema named `OSUSR_…` lacking any of INSERT, UPDATE, DELETE for the user. */
+  missingWriteGrants(req: UserRef, t: Target): Statement;
+  /** INSERT, UPDATE, DELETE on one `OSUSR_` table; refuses any other name (never `OSSYS`). */
+  grantWrite(req: TableRef, t: Target): Statement;
+  /** Interoperability set: SELECT on the OutSystems metamodel tables and the dialect's catalog views. */
+  grantInterop(req: UserRef, t: Target): Statement[];
+  /** Privileges on one table or view of the schema (interop `expose`). */
+  grantObject(req: ObjectGrant, t: Target): Statement;
+  /** Stops new logins; existing sessions stay until killed. */
+  blockLogin(req: UserRef, t: Target): Statement[];
+  /** Rows `{ id, serial?, instance? }`: the user's live sessions. */
+  listSessions(req: UserRef, t: Target): Statement;
+  killSession(req: SessionRef, t: Target): Statement;
+  /** Drops the user and (SQL Server) its login; a missing one is not an error. */
+  dropUser(req: UserRef, t: Target): Statement[];
+  setPassword(req: WithPassword, t: Target): Statement;
+  /** Rows `{ present }` with 1 when the user (or its login) exists, else 0. */
+  userExists(req: UserRef, t: Target): Statement;
+  /** Rows `{ name }`: every user whose name starts with `prefix`. */
+  listUsers(req: { prefix: string }, t: Target): Statement;
+  /** Rows `{ entity_name, table_name, module_name }`: active entities named `entity`, from `ossys_entity`. */
+  findEntityTables(req: { entity: string }, t: Target): Statement;
+  /** Rows `{ view_name, can_select, can_insert, can_update, can_delete }`: `OSUSR_VIEW_%` views and the user's grants on them. */
+  listExposedViews(req: UserRef, t: Target): Statement;
+}
+
+/** Temporary users get read & write: seeds/outsystems-cloud-database-access.md#temporary-database-user */
+export function permissionSet(kind: UserKind): 'read' | 'readwrite' | 'interop' {
+  if (kind === 'readonly') return 'read';
+  if (kind === 'interop') return 'interop';
+  return 'readwrite';
+}

@@ -1,0 +1,215 @@
+// Oracle statement builders (PL/SQL). Every name and password is a bind variable: an anonymous block
+// quotes it with DBMS_ASSERT.ENQUOTE_NAME and runs the result with EXECUTE IMMEDIATE. Errors that
+// mean "already gone" are swallowed inside the block, so block/kill/drop are safe to repeat.
+import type { Dialect, ObjectGrant, SessionRef, TableRef, Target, UserRef, WithPassword } from './dialect.js';
+import { checkIdentifier } from './identifiers.js';
+import {
+  EXPOSED_VIEW_PREFIX,
+  INTEROP_CATALOG_VIEWS,
+  INTEROP_METAMODEL_TABLES,
+  isApplicationTable,
+  likePrefix,
+  objectRole,
+  privilegeList,
+} from './permissions.js';
+import { sessionNumber } from './sqlserver.js';
+import type { DynamicPart, Param, Statement, StatementKind } from './statement.js';
+import { AppError } from '../errors.js';
+
+const text = (t: string): DynamicPart => ({ text: t });
+const ident = (name: string): DynamicPart => ({ ident: name });
+
+/** ORA-01918: user does not exist. ORA-00030: user session ID does not exist. */
+const USER_MISSING = -1918;
+const SESSION_MISSING = -30;
+
+function bind(name: string, value: string, secret = false): Param {
+  return secret ? { name, value, type: 'nvarchar', secret } : { name, value, type: 'nvarchar' };
+}
+
+/** A '…' literal of our own fixed text (never a user value). */
+function plsqlString(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+function expression(parts: DynamicPart[]): string {
+  return parts
+    .map((p) => {
+      if ('text' in p) return plsqlString(p.text);
+      if ('ident' in p) return `DBMS_ASSERT.ENQUOTE_NAME(:${p.ident}, FALSE)`;
+      if ('number' in p) return `TO_CHAR(:${p.number})`;
+      throw new Error('string literals are not used on Oracle: passwords are quoted identifiers');
+    })
+    .join(' || ');
+}
+
+/** An anonymous block that builds `parts` server-side and runs it; `tolerate` lists SQLCODEs that mean "nothing to do". */
+function dynamic(kind: StatementKind, label: string, parts: DynamicPart[], params: Param[], tolerate: number[] = []): Statement {
+  const body = `EXECUTE IMMEDIATE ${expression(parts)};`;
+  const handler = tolerate.length
+    ? `\nEXCEPTION\n  WHEN OTHERS THEN\n    IF SQLCODE NOT IN (${tolerate.join(', ')}) THEN RAISE; END IF;`
+    : '';
+  return { kind, label, sql: `BEGIN\n  ${body}${handler}\nEND;`, params, dynamic: parts };
+}
+
+function query(label: string, sql: string, params: Param[]): Statement {
+  return { kind: 'query', label, sql, params };
+}
+
+function user(req: UserRef, t: Target): Param {
+  return bind('username', checkIdentifier(req.username, 'username', t.rules));
+}
+function owner(t: Target): Param {
+  return bind('owner', checkIdentifier(t.schema, 'schema', t.rules));
+}
+
+function grantSystem(privilege: string, req: UserRef, t: Target): Statement {
+  return dynamic('grant', `grant ${privilege}`, [text(`GRANT ${privilege} TO `), ident('username')], [user(req, t)]);
+}
+
+function grantOn(kind: StatementKind, label: string, privileges: string, schema: Param, object: Param, req: UserRef, t: Target): Statement {
+  return dynamic(kind, label, [text(`GRANT ${privileges} ON `), ident(schema.name), text('.'), ident(object.name), text(' TO '), ident('username')], [schema, object, user(req, t)]);
+}
+
+export const oracle = {
+  name: 'oracle',
+  family: 'plsql',
+
+  createUser(req: WithPassword, t: Target): Statement[] {
+    return [
+      dynamic('create user', 'create user', [text('CREATE USER '), ident('username'), text(' IDENTIFIED BY '), ident('password')], [
+        user(req, t),
+        bind('password', req.password, true),
+      ]),
+      grantSystem('CREATE SESSION', req, t),
+    ];
+  },
+
+  grantRead(req: UserRef, t: Target): Statement[] {
+    return [grantSystem('SELECT ANY TABLE', req, t), grantSystem('SELECT ANY DICTIONARY', req, t)];
+  },
+
+  missingWriteGrants(req: UserRef, t: Target): Statement {
+    return query(
+      'list OSUSR_ tables lacking INSERT, UPDATE, DELETE for the user',
+      [
+        'SELECT t.table_name AS table_name',
+        'FROM all_tables t',
+        "WHERE t.owner = :owner AND t.table_name LIKE :pattern ESCAPE '\\'",
+        '  AND (SELECT COUNT(DISTINCT p.privilege) FROM dba_tab_privs p',
+        '       WHERE p.grantee = :username AND p.owner = t.owner AND p.table_name = t.table_name',
+        "         AND p.privilege IN ('INSERT', 'UPDATE', 'DELETE')) < 3",
+        'ORDER BY t.table_name',
+      ].join('\n'),
+      [owner(t), bind('pattern', likePrefix('OSUSR_')), user(req, t)],
+    );
+  },
+
+  grantWrite(req: TableRef, t: Target): Statement {
+    const table = checkIdentifier(req.table, 'table', t.rules);
+    if (!isApplicationTable(table)) {
+      throw new AppError('invalid_input', `Write access is only for application tables (OSUSR_…); ${table} is not one.`);
+    }
+    return grantOn('grant', `grant INSERT, UPDATE, DELETE on ${table}`, 'INSERT, UPDATE, DELETE', owner(t), bind('tablename', table), req, t);
+  },
+
+  grantInterop(req: UserRef, t: Target): Statement[] {
+    const metamodel = INTEROP_METAMODEL_TABLES.map((table) => grantOn('grant', `grant SELECT on ${table}`, 'SELECT', owner(t), bind('tablename', table), req, t));
+    const catalog = INTEROP_CATALOG_VIEWS.plsql.map((view) =>
+      grantOn('grant', `grant SELECT on ${view.schema}.${view.name}`, 'SELECT', bind('viewowner', view.schema), bind('viewname', view.name), req, t),
+    );
+    return [grantSystem('CREATE SESSION', req, t), ...metamodel, ...catalog];
+  },
+
+  grantObject(req: ObjectGrant, t: Target): Statement {
+    const object = checkIdentifier(req.object, objectRole(req.object), t.rules);
+    const privileges = privilegeList(req.privileges);
+    return grantOn('grant', `grant ${privileges} on ${object}`, privileges, owner(t), bind('objectname', object), req, t);
+  },
+
+  blockLogin(req: UserRef, t: Target): Statement[] {
+    return [dynamic('block login', 'lock the account', [text('ALTER USER '), ident('username'), text(' ACCOUNT LOCK')], [user(req, t)], [USER_MISSING])];
+  },
+
+  listSessions(req: UserRef, t: Target): Statement {
+    return query(
+      "list the user's live sessions on every instance",
+      'SELECT sid AS id, serial# AS serial, inst_id AS instance FROM gv$session WHERE username = :username ORDER BY inst_id, sid',
+      [user(req, t)],
+    );
+  },
+
+  killSession(req: SessionRef): Statement {
+    const serial = sessionNumber(req.serial ?? -1);
+    const instance = sessionNumber(req.instance ?? 1);
+    return dynamic(
+      'kill session',
+      `end session ${req.id},${serial} on instance ${instance}`,
+      [text("ALTER SYSTEM KILL SESSION '"), { number: 'sid' }, text(','), { number: 'serial' }, text(',@'), { number: 'instance' }, text("' IMMEDIATE")],
+      [
+        { name: 'sid', value: sessionNumber(req.id), type: 'int' },
+        { name: 'serial', value: serial, type: 'int' },
+        { name: 'instance', value: instance, type: 'int' },
+      ],
+      [SESSION_MISSING],
+    );
+  },
+
+  dropUser(req: UserRef, t: Target): Statement[] {
+    return [dynamic('drop user', 'drop the user and its objects', [text('DROP USER '), ident('username'), text(' CASCADE')], [user(req, t)], [USER_MISSING])];
+  },
+
+  setPassword(req: WithPassword, t: Target): Statement {
+    return dynamic('set password', 'set a new password', [text('ALTER USER '), ident('username'), text(' IDENTIFIED BY '), ident('password')], [
+      user(req, t),
+      bind('password', req.password, true),
+    ]);
+  },
+
+  userExists(req: UserRef, t: Target): Statement {
+    return query('check whether the user exists', 'SELECT COUNT(*) AS present FROM all_users WHERE username = :username', [user(req, t)]);
+  },
+
+  listUsers(req: { prefix: string }, t: Target): Statement {
+    const prefix = checkIdentifier(req.prefix.toUpperCase(), 'username', t.rules);
+    return query(`list users starting with ${prefix}`, "SELECT username AS name FROM all_users WHERE username LIKE :pattern ESCAPE '\\' ORDER BY username", [
+      bind('pattern', likePrefix(prefix)),
+    ]);
+  },
+
+  findEntityTables(req: { entity: string }, t: Target): Statement {
+    const entity = checkIdentifier(req.entity, 'entity', t.rules);
+    // The owner is an identifier, so the query is built server-side and returned through a cursor.
+    const parts = [
+      text('SELECT e.NAME AS entity_name, e.PHYSICAL_TABLE_NAME AS table_name, m.NAME AS module_name FROM '),
+      ident('owner'),
+      text('.OSSYS_ENTITY e JOIN '),
+      ident('owner'),
+      text('.OSSYS_ESPACE m ON m.ID = e.ESPACE_ID WHERE UPPER(e.NAME) = UPPER(:1) AND e.IS_ACTIVE = 1 ORDER BY m.NAME'),
+    ];
+    return {
+      kind: 'query',
+      label: `find the table of entity ${entity}`,
+      sql: `BEGIN\n  OPEN :matches FOR ${expression(parts)} USING :entity;\nEND;`,
+      params: [owner(t), bind('entity', entity)],
+      dynamic: parts,
+      cursor: 'matches',
+    };
+  },
+
+  listExposedViews(req: UserRef, t: Target): Statement {
+    const flag = (privilege: string) => `MAX(CASE WHEN p.privilege = '${privilege}' THEN 1 ELSE 0 END) AS can_${privilege.toLowerCase()}`;
+    return query(
+      'list exposed OSUSR_VIEW_ views and their grants to the user',
+      [
+        `SELECT v.view_name AS view_name, ${['SELECT', 'INSERT', 'UPDATE', 'DELETE'].map(flag).join(', ')}`,
+        'FROM all_views v',
+        'LEFT JOIN dba_tab_privs p ON p.owner = v.owner AND p.table_name = v.view_name AND p.grantee = :username',
+        "WHERE v.owner = :owner AND v.view_name LIKE :pattern ESCAPE '\\'",
+        'GROUP BY v.view_name',
+        'ORDER BY v.view_name',
+      ].join('\n'),
+      [user(req, t), owner(t), bind('pattern', likePrefix(EXPOSED_VIEW_PREFIX))],
+    );
+  },
+} satisfies Dialect;

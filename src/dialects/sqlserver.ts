@@ -1,0 +1,301 @@
+// SQL Server and Azure SQL Database statement builders (T-SQL).
+// Every name and password is a bound parameter: the batch asks the server to quote it with QUOTENAME
+// and runs the result with sp_executesql. QUOTENAME gives NULL past 128 characters, and `+` keeps the
+// NULL, so each batch refuses to run a NULL statement instead of silently doing nothing.
+import type { Dialect, DialectName, ObjectGrant, SessionRef, TableRef, Target, UserRef, WithPassword } from './dialect.js';
+import { checkIdentifier } from './identifiers.js';
+import {
+  EXPOSED_VIEW_PREFIX,
+  INTEROP_CATALOG_VIEWS,
+  INTEROP_METAMODEL_TABLES,
+  isApplicationTable,
+  likePrefix,
+  objectRole,
+  privilegeList,
+} from './permissions.js';
+import type { DynamicPart, Param, Statement, StatementKind } from './statement.js';
+import { AppError } from '../errors.js';
+
+const text = (t: string): DynamicPart => ({ text: t });
+const ident = (name: string): DynamicPart => ({ ident: name });
+
+function nvarchar(name: string, value: string, secret = false): Param {
+  return secret ? { name, value, type: 'nvarchar', secret } : { name, value, type: 'nvarchar' };
+}
+
+/** An N'…' literal of our own fixed text (never a user value). */
+function nstring(value: string): string {
+  return `N'${value.replaceAll("'", "''")}'`;
+}
+
+interface DynamicOptions {
+  /** A condition under which the batch does nothing: the principal is already gone. */
+  skipIf?: string;
+  /** Server-level permissions can be granted only from master. */
+  inMaster?: boolean;
+  /** Parameters passed through to the inner statement (for queries). */
+  passThrough?: Param[];
+}
+
+/** A batch that builds `parts` server-side and runs it with sp_executesql. */
+function dynamic(kind: StatementKind, label: string, parts: DynamicPart[], params: Param[], options: DynamicOptions = {}): Statement {
+  const expr = parts
+    .map((p) => {
+      if ('text' in p) return nstring(p.text);
+      if ('ident' in p) return `QUOTENAME(@${p.ident})`;
+      if ('literal' in p) return `QUOTENAME(@${p.literal}, N'''')`;
+      return `CAST(@${p.number} AS nvarchar(20))`;
+    })
+    .join(' + ');
+  const pass = options.passThrough ?? [];
+  const exec = pass.length
+    ? `EXEC sys.sp_executesql @sql, ${nstring(pass.map((p) => `@${p.name} ${p.type === 'int' ? 'int' : 'nvarchar(128)'}`).join(', '))}, ${pass
+        .map((p) => `@${p.name} = @${p.name}`)
+        .join(', ')};`
+    : `EXEC ${options.inMaster ? 'master.' : ''}sys.sp_executesql @sql;`;
+  const lines = [
+    ...(options.skipIf ? [`IF ${options.skipIf} RETURN;`] : []),
+    `DECLARE @sql nvarchar(max) = ${expr};`,
+    `IF @sql IS NULL THROW 50000, N'A name or password is longer than 128 characters; nothing was run.', 1;`,
+    exec,
+  ];
+  return { kind, label, sql: lines.join('\n'), params: [...params, ...pass], dynamic: parts };
+}
+
+function query(label: string, sql: string, params: Param[]): Statement {
+  return { kind: 'query', label, sql, params };
+}
+
+const LOGIN_MISSING = 'NOT EXISTS (SELECT 1 FROM sys.server_principals WHERE name = @username)';
+const USER_MISSING = 'NOT EXISTS (SELECT 1 FROM sys.database_principals WHERE name = @username)';
+
+function tsqlDialect(name: Exclude<DialectName, 'oracle'>) {
+  /** Azure SQL Database: contained users, no logins, no server-level permissions. */
+  const contained = name === 'azuresql';
+  const user = (req: UserRef, t: Target) => nvarchar('username', checkIdentifier(req.username, 'username', t.rules));
+  const schema = (t: Target) => nvarchar('schema', checkIdentifier(t.schema, 'schema', t.rules));
+
+  function grantTo(label: string, permission: string, req: UserRef, t: Target): Statement {
+    return dynamic('grant', label, [text(`GRANT ${permission} TO `), ident('username')], [user(req, t)]);
+  }
+
+  return {
+    name,
+    family: 'tsql',
+
+    createUser(req: WithPassword, t: Target): Statement[] {
+      const password = nvarchar('password', req.password, true);
+      const schemaParam = schema(t);
+      if (contained) {
+        return [
+          dynamic(
+            'create user',
+            'create contained database user',
+            [text('CREATE USER '), ident('username'), text(' WITH PASSWORD = N'), { literal: 'password' }, text(', DEFAULT_SCHEMA = '), ident('schema')],
+            [user(req, t), password, schemaParam],
+          ),
+        ];
+      }
+      const database = nvarchar('database', checkIdentifier(t.database ?? '', 'schema', t.rules));
+      return [
+        dynamic(
+          'create login',
+          'create login',
+          [
+            text('CREATE LOGIN '),
+            ident('username'),
+            text(' WITH PASSWORD = N'),
+            { literal: 'password' },
+            text(', CHECK_POLICY = ON, CHECK_EXPIRATION = OFF, DEFAULT_DATABASE = '),
+            ident('database'),
+          ],
+          [user(req, t), password, database],
+        ),
+        dynamic(
+          'create user',
+          'create database user for the login',
+          [text('CREATE USER '), ident('username'), text(' FOR LOGIN '), ident('username'), text(' WITH DEFAULT_SCHEMA = '), ident('schema')],
+          [user(req, t), schemaParam],
+        ),
+      ];
+    },
+
+    grantRead(req: UserRef, t: Target): Statement[] {
+      const statements = [
+        grantTo('grant SELECT on every table and view of the database', 'SELECT', req, t),
+        grantTo('grant SHOWPLAN', 'SHOWPLAN', req, t),
+        grantTo('grant VIEW DATABASE STATE', 'VIEW DATABASE STATE', req, t),
+      ];
+      // Azure SQL Database has no server-level permissions; VIEW DATABASE STATE (granted above)
+      // is its equivalent of VIEW SERVER STATE for the DMVs a database user can see.
+      if (!contained) {
+        statements.push(
+          dynamic('grant', 'grant VIEW SERVER STATE (server level, from master)', [text('GRANT VIEW SERVER STATE TO '), ident('username')], [user(req, t)], {
+            inMaster: true,
+          }),
+        );
+      }
+      return statements;
+    },
+
+    missingWriteGrants(req: UserRef, t: Target): Statement {
+      return query(
+        'list OSUSR_ tables lacking INSERT, UPDATE, DELETE for the user',
+        [
+          'SELECT t.name AS table_name',
+          'FROM sys.tables AS t',
+          'JOIN sys.schemas AS s ON s.schema_id = t.schema_id',
+          "WHERE s.name = @schema AND t.name LIKE @pattern ESCAPE N'\\'",
+          '  AND (SELECT COUNT(DISTINCT p.permission_name) FROM sys.database_permissions AS p',
+          "       WHERE p.class = 1 AND p.major_id = t.object_id AND p.minor_id = 0 AND p.state IN ('G', 'W')",
+          '         AND p.grantee_principal_id = DATABASE_PRINCIPAL_ID(@username)',
+          "         AND p.permission_name IN (N'INSERT', N'UPDATE', N'DELETE')) < 3",
+          'ORDER BY t.name;',
+        ].join('\n'),
+        [schema(t), nvarchar('pattern', likePrefix('OSUSR_')), user(req, t)],
+      );
+    },
+
+    grantWrite(req: TableRef, t: Target): Statement {
+      const table = checkIdentifier(req.table, 'table', t.rules);
+      if (!isApplicationTable(table)) {
+        throw new AppError('invalid_input', `Write access is only for application tables (OSUSR_…); ${table} is not one.`);
+      }
+      return dynamic(
+        'grant',
+        `grant INSERT, UPDATE, DELETE on ${table}`,
+        [text('GRANT INSERT, UPDATE, DELETE ON OBJECT::'), ident('schema'), text('.'), ident('table'), text(' TO '), ident('username')],
+        [schema(t), nvarchar('table', table), user(req, t)],
+      );
+    },
+
+    grantInterop(req: UserRef, t: Target): Statement[] {
+      const metamodel = INTEROP_METAMODEL_TABLES.map((table) =>
+        dynamic(
+          'grant',
+          `grant SELECT on ${table}`,
+          [text('GRANT SELECT ON OBJECT::'), ident('schema'), text('.'), ident('table'), text(' TO '), ident('username')],
+          [schema(t), nvarchar('table', table), user(req, t)],
+        ),
+      );
+      const catalog = INTEROP_CATALOG_VIEWS.tsql.map((view) =>
+        dynamic(
+          'grant',
+          `grant SELECT on ${view.schema}.${view.name}`,
+          [text(`GRANT SELECT ON OBJECT::${view.schema}.`), ident('view'), text(' TO '), ident('username')],
+          [nvarchar('view', view.name), user(req, t)],
+        ),
+      );
+      return [...metamodel, ...catalog];
+    },
+
+    grantObject(req: ObjectGrant, t: Target): Statement {
+      const object = checkIdentifier(req.object, objectRole(req.object), t.rules);
+      const privileges = privilegeList(req.privileges);
+      return dynamic(
+        'grant',
+        `grant ${privileges} on ${object}`,
+        [text(`GRANT ${privileges} ON OBJECT::`), ident('schema'), text('.'), ident('object'), text(' TO '), ident('username')],
+        [schema(t), nvarchar('object', object), user(req, t)],
+      );
+    },
+
+    blockLogin(req: UserRef, t: Target): Statement[] {
+      if (contained) {
+        return [dynamic('block login', 'deny CONNECT (blocks new logins)', [text('DENY CONNECT TO '), ident('username')], [user(req, t)], { skipIf: USER_MISSING })];
+      }
+      return [dynamic('block login', 'disable the login', [text('ALTER LOGIN '), ident('username'), text(' DISABLE')], [user(req, t)], { skipIf: LOGIN_MISSING })];
+    },
+
+    listSessions(req: UserRef, t: Target): Statement {
+      return query(
+        "list the user's live sessions",
+        'SELECT session_id AS id FROM sys.dm_exec_sessions WHERE login_name = @username AND session_id <> @@SPID ORDER BY session_id;',
+        [user(req, t)],
+      );
+    },
+
+    killSession(req: SessionRef): Statement {
+      // KILL takes no variables, so the number is formatted server-side from an int parameter;
+      // a session that ended meanwhile is skipped. KILL must not run inside a transaction.
+      return dynamic('kill session', `end session ${req.id}`, [text('KILL '), { number: 'session_id' }], [{ name: 'session_id', value: sessionNumber(req.id), type: 'int' }], {
+        skipIf: 'NOT EXISTS (SELECT 1 FROM sys.dm_exec_sessions WHERE session_id = @session_id)',
+      });
+    },
+
+    dropUser(req: UserRef, t: Target): Statement[] {
+      const dropUser = dynamic('drop user', 'drop the database user', [text('DROP USER IF EXISTS '), ident('username')], [user(req, t)]);
+      if (contained) return [dropUser];
+      return [dropUser, dynamic('drop login', 'drop the login', [text('DROP LOGIN '), ident('username')], [user(req, t)], { skipIf: LOGIN_MISSING })];
+    },
+
+    setPassword(req: WithPassword, t: Target): Statement {
+      const principal = contained ? 'USER' : 'LOGIN';
+      return dynamic(
+        'set password',
+        `set a new password on the ${principal.toLowerCase()}`,
+        [text(`ALTER ${principal} `), ident('username'), text(' WITH PASSWORD = N'), { literal: 'password' }],
+        [user(req, t), nvarchar('password', req.password, true)],
+      );
+    },
+
+    userExists(req: UserRef, t: Target): Statement {
+      const where = contained
+        ? 'EXISTS (SELECT 1 FROM sys.database_principals WHERE name = @username)'
+        : 'EXISTS (SELECT 1 FROM sys.server_principals WHERE name = @username) OR EXISTS (SELECT 1 FROM sys.database_principals WHERE name = @username)';
+      return query('check whether the user exists', `SELECT CASE WHEN ${where} THEN 1 ELSE 0 END AS present;`, [user(req, t)]);
+    },
+
+    listUsers(req: { prefix: string }, t: Target): Statement {
+      const prefix = checkIdentifier(req.prefix, 'username', { ...t.rules, upperCaseUsernames: false });
+      const users = "SELECT name FROM sys.database_principals WHERE type = 'S' AND name LIKE @pattern ESCAPE N'\\'";
+      const logins = "SELECT name FROM sys.server_principals WHERE type = 'S' AND name LIKE @pattern ESCAPE N'\\'";
+      return query(`list users starting with ${prefix}`, `${contained ? users : `${logins}\nUNION\n${users}`}\nORDER BY name;`, [nvarchar('pattern', likePrefix(prefix))]);
+    },
+
+    findEntityTables(req: { entity: string }, t: Target): Statement {
+      const entity = checkIdentifier(req.entity, 'entity', t.rules);
+      return dynamic(
+        'query',
+        `find the table of entity ${entity}`,
+        [
+          text('SELECT e.NAME AS entity_name, e.PHYSICAL_TABLE_NAME AS table_name, m.NAME AS module_name FROM '),
+          ident('schema'),
+          text('.OSSYS_ENTITY AS e JOIN '),
+          ident('schema'),
+          text('.OSSYS_ESPACE AS m ON m.ID = e.ESPACE_ID WHERE e.NAME = @entity AND e.IS_ACTIVE = 1 ORDER BY m.NAME'),
+        ],
+        [schema(t)],
+        { passThrough: [nvarchar('entity', entity)] },
+      );
+    },
+
+    listExposedViews(req: UserRef, t: Target): Statement {
+      const flag = (permission: string) => `MAX(CASE WHEN p.permission_name = N'${permission}' THEN 1 ELSE 0 END) AS can_${permission.toLowerCase()}`;
+      return query(
+        'list exposed OSUSR_VIEW_ views and their grants to the user',
+        [
+          `SELECT v.name AS view_name, ${['SELECT', 'INSERT', 'UPDATE', 'DELETE'].map(flag).join(', ')}`,
+          'FROM sys.views AS v',
+          'JOIN sys.schemas AS s ON s.schema_id = v.schema_id',
+          'LEFT JOIN sys.database_permissions AS p',
+          "  ON p.class = 1 AND p.major_id = v.object_id AND p.minor_id = 0 AND p.state IN ('G', 'W')",
+          '  AND p.grantee_principal_id = DATABASE_PRINCIPAL_ID(@username)',
+          "WHERE s.name = @schema AND v.name LIKE @pattern ESCAPE N'\\'",
+          'GROUP BY v.name',
+          'ORDER BY v.name;',
+        ].join('\n'),
+        [user(req, t), schema(t), nvarchar('pattern', likePrefix(EXPOSED_VIEW_PREFIX))],
+      );
+    },
+  } satisfies Dialect;
+}
+
+/** A session number from the server, checked before it goes anywhere near a statement. */
+export function sessionNumber(value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new AppError('internal', `not a session number: ${String(value)}`);
+  return value;
+}
+
+export const sqlServer = tsqlDialect('sqlserver') satisfies Dialect;
+export const azureSql = tsqlDialect('azuresql') satisfies Dialect;
