@@ -1,0 +1,179 @@
+// Operations over any dialect, run through the dry-run executor: order of steps, best effort, cleanup, sanitizing.
+import { describe, expect, it } from 'vitest';
+import { createDatabase, createUserPlan, ProvisioningError } from '../../src/dialects/database.js';
+import type { DialectName } from '../../src/dialects/dialect.js';
+import { DatabaseError, dryRunExecutor, type DryRunResponder } from '../../src/dialects/executor.js';
+import { describePlan } from '../../src/dialects/render.js';
+import type { Statement } from '../../src/dialects/statement.js';
+import { dialects, targets, userFor } from './targets.js';
+
+const names = ['sqlserver', 'azuresql', 'oracle'] as const;
+const password = 'Xy3-abc.def_GHI9';
+
+function setup(name: DialectName, responder?: DryRunResponder) {
+  const executor = dryRunExecutor(responder);
+  const db = createDatabase({ dialect: dialects[name], executor, target: targets[name] });
+  return { db, executor, username: userFor(name) };
+}
+
+const labels = (statements: Statement[]) => statements.map((s) => s.label);
+const kinds = (statements: Statement[]) => statements.map((s) => s.kind);
+
+/** A responder that fails the statements matching `label` with a server error mentioning `text`. */
+function failOn(label: RegExp, text = 'boom'): DryRunResponder {
+  return (s) => {
+    if (label.test(s.label)) throw new DatabaseError('db_error', `server said ${text}`, { serverCode: 50000 });
+    return [];
+  };
+}
+
+describe.each(names)('%s', (name) => {
+  it('creates a temporary user: principal, read set, then write grants on each OSUSR_ table lacking them', async () => {
+    const { db, executor, username } = setup(name, (s) =>
+      s.label.startsWith('list OSUSR_') ? [{ table_name: 'OSUSR_ABC_ORDER' }, { table_name: 'OSUSR_ABC_LINE' }] : [],
+    );
+    const created = await db.createUser({ username, password, kind: 'temporary' });
+    expect(created).toEqual({ username, kind: 'temporary', grantedTables: ['OSUSR_ABC_ORDER', 'OSUSR_ABC_LINE'] });
+    const expectedPlan = createUserPlan(dialects[name], { username, password, kind: 'temporary' }, targets[name]);
+    expect(labels(executor.statements)).toEqual([
+      ...labels(expectedPlan),
+      'grant INSERT, UPDATE, DELETE on OSUSR_ABC_ORDER',
+      'grant INSERT, UPDATE, DELETE on OSUSR_ABC_LINE',
+    ]);
+  });
+
+  it('creates a read-only user without any write grant or table listing', async () => {
+    const { db, executor, username } = setup(name);
+    await db.createUser({ username, password, kind: 'readonly' });
+    expect(executor.statements.some((s) => /INSERT|list OSUSR_/.test(s.label))).toBe(false);
+    expect(kinds(executor.statements).filter((k) => k === 'grant').length).toBeGreaterThan(0);
+  });
+
+  it('drops the half-made user when a grant fails, and says so', async () => {
+    const { db, executor, username } = setup(name, failOn(/SHOWPLAN|SELECT ANY DICTIONARY/));
+    const error = await db.createUser({ username, password, kind: 'readonly' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProvisioningError);
+    expect((error as ProvisioningError).message).toMatch(/server said boom.*dropped again/);
+    expect((error as ProvisioningError).cleanup?.complete).toBe(true);
+    const after = kinds(executor.statements.slice(executor.statements.findIndex((s) => /SHOWPLAN|DICTIONARY/.test(s.label)) + 1));
+    expect(after[0]).toBe('block login');
+    expect(after.at(-1)).toMatch(/^drop (user|login)$/);
+  });
+
+  it('drops nothing when the very first statement fails (the name may belong to someone else)', async () => {
+    const { db, executor, username } = setup(name, failOn(/^create/));
+    const error = await db.createUser({ username, password, kind: 'temporary' }).catch((e: unknown) => e);
+    expect((error as ProvisioningError).message).toMatch(/Nothing was created\.$/);
+    expect(executor.statements).toHaveLength(1);
+  });
+
+  it('reports a cleanup that could not finish, naming the steps that failed', async () => {
+    let created = false;
+    const { db, username } = setup(name, (s) => {
+      if (s.kind === 'create user' || s.kind === 'create login') created = true;
+      if (created && /grant/.test(s.label)) throw new DatabaseError('db_error', 'grant refused');
+      if (s.kind === 'drop user') throw new DatabaseError('db_error', 'user is connected');
+      return [];
+    });
+    const error = (await db.createUser({ username, password, kind: 'readonly' }).catch((e: unknown) => e)) as ProvisioningError;
+    expect(error.message).toMatch(/could not be fully dropped \(drop the (database )?user.*\): an administrator must drop it/);
+    expect(error.cleanup?.complete).toBe(false);
+  });
+
+  it('revokes in order: block logins, list sessions, kill each, then drop', async () => {
+    const { db, executor, username } = setup(name, (s) =>
+      s.label.startsWith("list the user's live sessions") ? [{ id: 53, serial: 7, instance: 1 }, { id: 61, serial: 9, instance: 2 }] : [],
+    );
+    const report = await db.revokeUser({ username });
+    expect(report.complete).toBe(true);
+    expect(report.sessionsEnded).toBe(2);
+    const expected = [
+      ...dialects[name].blockLogin({ username }, targets[name]).map(() => 'block login'),
+      'query',
+      'kill session',
+      'kill session',
+      ...dialects[name].dropUser({ username }, targets[name]).map((s) => s.kind),
+    ];
+    expect(kinds(executor.statements)).toEqual(expected);
+    expect(report.steps.map((s) => s.step)).toEqual(expected.map((k) => (k === 'query' ? 'list sessions' : k)));
+  });
+
+  it('keeps going after a failed step and reports every failure', async () => {
+    const { db, executor, username } = setup(name, (s) => {
+      if (s.kind === 'block login') throw new DatabaseError('db_error', 'cannot block');
+      if (s.label.startsWith("list the user's")) return [{ id: 53, serial: 7, instance: 1 }, { id: 61, serial: 9, instance: 1 }];
+      if (s.kind === 'kill session' && s.params.some((p) => p.value === 53)) throw new DatabaseError('db_error', 'cannot kill');
+      return [];
+    });
+    const report = await db.revokeUser({ username });
+    expect(report.complete).toBe(false);
+    expect(report.sessionsEnded).toBe(1);
+    expect(report.steps.filter((s) => s.error).map((s) => s.error?.message)).toEqual(['cannot block', 'cannot kill']);
+    expect(kinds(executor.statements).at(-1)).toMatch(/^drop/);
+  });
+
+  it('reports a malformed session row as a failed step instead of stopping', async () => {
+    const { db, username } = setup(name, (s) => (s.label.startsWith("list the user's") ? [{ id: 'x' }] : []));
+    const report = await db.revokeUser({ username });
+    expect(report.steps.find((s) => s.step === 'kill session')?.error?.message).toMatch(/session/);
+    expect(report.steps.at(-1)?.error).toBeUndefined();
+  });
+
+  it('syncGrants adds only what is missing and reports it; read-only users need no sync', async () => {
+    const { db, executor, username } = setup(name, (s) => (s.label.startsWith('list OSUSR_') ? [{ table_name: 'OSUSR_NEW_TABLE' }] : []));
+    expect(await db.syncGrants({ username, kind: 'readwrite' })).toEqual({ added: ['OSUSR_NEW_TABLE'], failed: [] });
+    expect(executor.statements).toHaveLength(2);
+    expect(await db.syncGrants({ username, kind: 'readonly' })).toEqual({ added: [], failed: [] });
+    expect(executor.statements).toHaveLength(2);
+  });
+
+  it('syncGrants refuses a non-OSUSR_ name the database returned, and still grants the rest', async () => {
+    const { db, username } = setup(name, (s) => (s.label.startsWith('list OSUSR_') ? [{ table_name: 'OSSYS_USER' }, { table_name: 'OSUSR_A_B' }] : []));
+    const report = await db.syncGrants({ username, kind: 'temporary' });
+    expect(report.added).toEqual(['OSUSR_A_B']);
+    expect(report.failed.map((f) => [f.table, f.error.code])).toEqual([['OSSYS_USER', 'invalid_input']]);
+  });
+
+  it('reads query results into typed answers', async () => {
+    const { db, username } = setup(name, (s) => {
+      if (s.label.startsWith('check whether')) return [{ present: 1 }];
+      if (s.label.startsWith('list users')) return [{ name: 'dbx_a' }, { name: 'dbx_b' }];
+      if (s.label.startsWith('find the table')) return [{ entity_name: 'Order', table_name: 'OSUSR_ABC_ORDER', module_name: 'Sales' }];
+      if (s.label.startsWith('list exposed')) return [{ view_name: 'OSUSR_VIEW_ORDER', can_select: 1, can_insert: 0, can_update: '1', can_delete: null }];
+      return [];
+    });
+    expect(await db.userExists({ username })).toBe(true);
+    expect(await db.listUsers({ prefix: 'dbx_' })).toEqual(['dbx_a', 'dbx_b']);
+    expect(await db.findEntityTables({ entity: 'Order' })).toEqual([{ entity: 'Order', table: 'OSUSR_ABC_ORDER', module: 'Sales' }]);
+    expect(await db.listExposedViews({ username })).toEqual([{ view: 'OSUSR_VIEW_ORDER', select: true, insert: false, update: true, delete: false }]);
+  });
+});
+
+describe('the error sanitizer', () => {
+  it('removes the password from any error, keeps the step and server code, and drops the driver error', async () => {
+    const { db, username } = setup('sqlserver', (s) => {
+      const secret = s.params.find((p) => p.secret)?.value;
+      const err = new Error(`Password validation failed for '${String(secret)}' near ${String(secret)}`);
+      Object.assign(err, { request: { parameters: s.params } });
+      throw err;
+    });
+    const error = (await db.rotatePassword({ username, password }).catch((e: unknown) => e)) as DatabaseError;
+    expect(error).toBeInstanceOf(DatabaseError);
+    expect(error.message).not.toContain(password);
+    expect(error.message).toContain('********');
+    expect(error.statement).toBe('set a new password on the login');
+    expect(error.cause).toBeUndefined();
+    expect(JSON.stringify(error)).not.toContain(password);
+  });
+});
+
+describe('plans for approval messages', () => {
+  it.each(names)('%s masks the password and shows the statements', (name) => {
+    const username = userFor(name);
+    const plan = describePlan(createUserPlan(dialects[name], { username, password, kind: 'temporary' }, targets[name]), name === 'oracle' ? 'plsql' : 'tsql');
+    expect(plan).not.toContain(password);
+    expect(plan).toMatch(/\*{8}/);
+    expect(plan).toContain(username);
+    expect(plan).toMatch(/list OSUSR_ tables lacking INSERT, UPDATE, DELETE/);
+  });
+});
