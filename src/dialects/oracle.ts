@@ -3,6 +3,7 @@
 // mean "already gone" are swallowed inside the block, so block/kill/drop are safe to repeat.
 import type { Dialect, ObjectGrant, SessionRef, TableRef, Target, UserRef, WithPassword } from './dialect.js';
 import { checkIdentifier } from './identifiers.js';
+import { checkPassword } from './passwords.js';
 import {
   EXPOSED_VIEW_PREFIX,
   INTEROP_CATALOG_VIEWS,
@@ -79,7 +80,7 @@ export const oracle = {
     return [
       dynamic('create user', 'create user', [text('CREATE USER '), ident('username'), text(' IDENTIFIED BY '), ident('password')], [
         user(req, t),
-        bind('password', req.password, true),
+        bind('password', checkPassword(req), true),
       ]),
       grantSystem('CREATE SESSION', req, t),
     ];
@@ -162,7 +163,7 @@ export const oracle = {
   setPassword(req: WithPassword, t: Target): Statement {
     return dynamic('set password', 'set a new password', [text('ALTER USER '), ident('username'), text(' IDENTIFIED BY '), ident('password')], [
       user(req, t),
-      bind('password', req.password, true),
+      bind('password', checkPassword(req), true),
     ]);
   },
 

@@ -3,6 +3,7 @@
 // and Oracle's quoted-password syntax (no `"`, at most 30 bytes), and exclude the seed's `"` `'` `;`.
 // seeds/outsystems-cloud-database-access.md#request-the-temporary-user
 import { randomInt } from 'node:crypto';
+import { AppError } from '../errors.js';
 
 export const PASSWORD_MIN_LENGTH = 12;
 /** Oracle accepts at most 30 bytes in a password on databases with pre-12.2 compatibility. */
@@ -82,4 +83,14 @@ function shuffle(items: string[]): void {
     const j = randomInt(i + 1);
     [items[i], items[j]] = [items[j] as string, items[i] as string];
   }
+}
+
+/**
+ * The password of a request, after `passwordProblems` found nothing: builders call it so that no
+ * statement is ever built with a password that breaks the rules, whoever the caller is.
+ */
+export function checkPassword(req: { username: string; password: string }): string {
+  const problems = passwordProblems(req.password, req.username);
+  if (problems.length > 0) throw new AppError('invalid_input', `That password cannot be used. ${problems.join(' ')}`);
+  return req.password;
 }

@@ -4,6 +4,7 @@
 // NULL, so each batch refuses to run a NULL statement instead of silently doing nothing.
 import type { Dialect, DialectName, ObjectGrant, SessionRef, TableRef, Target, UserRef, WithPassword } from './dialect.js';
 import { checkIdentifier } from './identifiers.js';
+import { checkPassword } from './passwords.js';
 import {
   EXPOSED_VIEW_PREFIX,
   INTEROP_CATALOG_VIEWS,
@@ -84,7 +85,7 @@ function tsqlDialect(name: Exclude<DialectName, 'oracle'>) {
     family: 'tsql',
 
     createUser(req: WithPassword, t: Target): Statement[] {
-      const password = nvarchar('password', req.password, true);
+      const password = nvarchar('password', checkPassword(req), true);
       const schemaParam = schema(t);
       if (contained) {
         return [
@@ -106,8 +107,10 @@ function tsqlDialect(name: Exclude<DialectName, 'oracle'>) {
             ident('username'),
             text(' WITH PASSWORD = N'),
             { literal: 'password' },
-            text(', CHECK_POLICY = ON, CHECK_EXPIRATION = OFF, DEFAULT_DATABASE = '),
+            // The option order of the documented syntax; SQL Server takes any, the grammar checks this one.
+            text(', DEFAULT_DATABASE = '),
             ident('database'),
+            text(', CHECK_EXPIRATION = OFF, CHECK_POLICY = ON'),
           ],
           [user(req, t), password, database],
         ),
@@ -235,7 +238,7 @@ function tsqlDialect(name: Exclude<DialectName, 'oracle'>) {
         'set password',
         `set a new password on the ${principal.toLowerCase()}`,
         [text(`ALTER ${principal} `), ident('username'), text(' WITH PASSWORD = N'), { literal: 'password' }],
-        [user(req, t), nvarchar('password', req.password, true)],
+        [user(req, t), nvarchar('password', checkPassword(req), true)],
       );
     },
 

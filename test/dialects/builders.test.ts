@@ -20,7 +20,7 @@ const cases: Array<{ op: string; build: Build; sqlserver: string[]; azuresql: st
     op: 'createUser',
     build: (d, n) => d.createUser({ ...u(n), password: pw }, targets[n]),
     sqlserver: [
-      `CREATE LOGIN [dbx_maria_k3x9] WITH PASSWORD = N'${pw}', CHECK_POLICY = ON, CHECK_EXPIRATION = OFF, DEFAULT_DATABASE = [outsystems]`,
+      `CREATE LOGIN [dbx_maria_k3x9] WITH PASSWORD = N'${pw}', DEFAULT_DATABASE = [outsystems], CHECK_EXPIRATION = OFF, CHECK_POLICY = ON`,
       'CREATE USER [dbx_maria_k3x9] FOR LOGIN [dbx_maria_k3x9] WITH DEFAULT_SCHEMA = [dbo]',
     ],
     azuresql: [`CREATE USER [dbx_maria_k3x9] WITH PASSWORD = N'${pw}', DEFAULT_SCHEMA = [dbo]`],
@@ -173,7 +173,7 @@ describe('statement shape', () => {
     const [login] = dialects.sqlserver.createUser({ username: 'dbx_maria_k3x9', password: pw }, targets.sqlserver);
     expect(login?.sql).toBe(
       [
-        "DECLARE @sql nvarchar(max) = N'CREATE LOGIN ' + QUOTENAME(@username) + N' WITH PASSWORD = N' + QUOTENAME(@password, N'''') + N', CHECK_POLICY = ON, CHECK_EXPIRATION = OFF, DEFAULT_DATABASE = ' + QUOTENAME(@database);",
+        "DECLARE @sql nvarchar(max) = N'CREATE LOGIN ' + QUOTENAME(@username) + N' WITH PASSWORD = N' + QUOTENAME(@password, N'''') + N', DEFAULT_DATABASE = ' + QUOTENAME(@database) + N', CHECK_EXPIRATION = OFF, CHECK_POLICY = ON';",
         "IF @sql IS NULL THROW 50000, N'A name or password is longer than 128 characters; nothing was run.', 1;",
         'EXEC sys.sp_executesql @sql;',
       ].join('\n'),
@@ -250,6 +250,15 @@ describe('statement shape', () => {
     ];
     const text = executed(all, name).join('\n');
     expect(text).not.toMatch(/BACKUP|db_owner|sysadmin|CONTROL|ALTER ANY|DBA\b|WITH GRANT OPTION/i);
+  });
+
+  it.each(['sqlserver', 'azuresql', 'oracle'] as const)('%s builds no statement with a password that breaks the rules', (name) => {
+    const d = dialects[name];
+    const username = userFor(name);
+    for (const password of ["Harbour'Lights7", 'short1A-', `x${username}Z9-`]) {
+      expect(() => d.createUser({ username, password }, targets[name])).toThrow(/That password cannot be used/);
+      expect(() => d.setPassword({ username, password }, targets[name])).toThrow(/That password cannot be used/);
+    }
   });
 
   it('Oracle grantObject refuses privileges outside SELECT, INSERT, UPDATE, DELETE', () => {
