@@ -3,7 +3,7 @@
 // operation, each with its own request and response types, its contract in the doc comment.
 import { AppError } from '../errors.js';
 import { permissionSet, type Dialect, type ObjectPrivilege, type SessionRef, type Target, type UserKind, type UserRef, type WithPassword } from './dialect.js';
-import { DatabaseError, sanitized, type Executor } from './executor.js';
+import { DatabaseError, sanitized, scrub, type Executor } from './executor.js';
 import type { Row, Statement } from './statement.js';
 
 export interface CreateUserRequest extends WithPassword {
@@ -132,13 +132,29 @@ export function createUserPlan(dialect: Dialect, req: CreateUserRequest, target:
 export function createDatabase(options: DatabaseOptions): Database {
   const { dialect, target } = options;
   const executor = sanitized(options.executor);
-  const run = (statement: Statement) => executor.run(statement);
+  type Run = (statement: Statement) => Promise<Row[]>;
+  const run: Run = (statement) => executor.run(statement);
 
-  async function runAll(statements: Statement[]): Promise<void> {
-    for (const statement of statements) await run(statement);
+  /**
+   * A runner for an operation that holds a secret: a server error on any of its statements may
+   * echo the password of another, so every error is scrubbed of all of them.
+   */
+  function runScrubbing(secrets: readonly string[]): Run {
+    return async (statement) => {
+      try {
+        return await executor.run(statement);
+      } catch (err) {
+        const e = asDatabaseError(err);
+        throw new DatabaseError(e.code, scrub(e.message, secrets), { serverCode: e.serverCode, statement: e.statement });
+      }
+    };
   }
 
-  async function grantMissingTables(req: UserRef): Promise<GrantReport> {
+  async function runAll(statements: Statement[], runner: Run = run): Promise<void> {
+    for (const statement of statements) await runner(statement);
+  }
+
+  async function grantMissingTables(req: UserRef, run: Run): Promise<GrantReport> {
     const rows = await run(dialect.missingWriteGrants(req, target));
     const report: GrantReport = { added: [], failed: [] };
     for (const table of rows.map((row) => text(row, 'table_name'))) {
@@ -152,7 +168,7 @@ export function createDatabase(options: DatabaseOptions): Database {
     return report;
   }
 
-  async function revokeUser(req: UserRef): Promise<RevokeReport> {
+  async function revokeUser(req: UserRef, run: Run): Promise<RevokeReport> {
     const steps: RevokeStep[] = [];
     let sessionsEnded = 0;
     /** Runs one step; a failure (even building the statement) is recorded and the revocation goes on. */
@@ -182,6 +198,7 @@ export function createDatabase(options: DatabaseOptions): Database {
   return {
     async createUser(req) {
       const set = permissionSet(req.kind);
+      const run = runScrubbing([req.password]);
       const [first, ...rest] = dialect.createUser(req, target);
       if (!first) throw new AppError('internal', `${dialect.name} has no create statement`);
       try {
@@ -191,36 +208,36 @@ export function createDatabase(options: DatabaseOptions): Database {
         throw new ProvisioningError(asDatabaseError(err), undefined);
       }
       try {
-        await runAll(rest);
-        if (set === 'interop') await runAll(dialect.grantInterop(req, target));
-        else await runAll(dialect.grantRead(req, target));
+        await runAll(rest, run);
+        if (set === 'interop') await runAll(dialect.grantInterop(req, target), run);
+        else await runAll(dialect.grantRead(req, target), run);
         let grantedTables: string[] = [];
         if (set === 'readwrite') {
-          const report = await grantMissingTables(req);
+          const report = await grantMissingTables(req, run);
           const firstFailure = report.failed[0];
           if (firstFailure) throw firstFailure.error;
           grantedTables = report.added;
         }
         return { username: req.username, kind: req.kind, grantedTables };
       } catch (err) {
-        const cleanup = await revokeUser(req);
+        const cleanup = await revokeUser(req, run);
         throw new ProvisioningError(asDatabaseError(err), cleanup);
       }
     },
 
     async syncGrants(req) {
       if (permissionSet(req.kind) !== 'readwrite') return { added: [], failed: [] };
-      return grantMissingTables(req);
+      return grantMissingTables(req, run);
     },
 
     async grantObjects(req) {
       await runAll(req.grants.map((g) => dialect.grantObject({ username: req.username, object: g.object, privileges: g.privileges }, target)));
     },
 
-    revokeUser,
+    revokeUser: (req) => revokeUser(req, run),
 
     async rotatePassword(req) {
-      await run(dialect.setPassword(req, target));
+      await runScrubbing([req.password])(dialect.setPassword(req, target));
     },
 
     async userExists(req) {
