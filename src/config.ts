@@ -1,0 +1,759 @@
+// Configuration: zod schemas for the environment variables and the environments file, loaded once at start-up; the only reader of process.env.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { Duration, formatDuration } from './duration.js';
+import { AppError } from './errors.js';
+
+type RawIssue = z.core.$ZodRawIssue;
+
+// ---------------------------------------------------------------------------------------------
+// Messages. Every rule carries its own sentence, so an operator reads what to write instead of
+// zod's "Invalid input".
+
+/** Error option for a field: what it expects, with an example, and a different verb when it is missing. */
+function expecting(what: string, example: string): { error: (issue: RawIssue) => string } {
+  return {
+    error: (issue) =>
+      issue.input === undefined ? `missing: add ${what}, e.g. ${example}` : `expected ${what}, e.g. ${example}`,
+  };
+}
+
+// Schemas of fields that exist only for another dialect: they are refused with their reason, and a
+// misspelt field is never told "did you mean" one of them.
+const notForThisDialect = new WeakSet<object>();
+
+function notFor(reason: string) {
+  const schema = z.undefined({ error: `${reason}; remove it` }).optional();
+  notForThisDialect.add(schema);
+  return schema;
+}
+
+/** A strict object: unknown fields are errors that name the closest known field. */
+function strictObject<const Shape extends z.core.$ZodLooseShape>(shape: Shape, what: string) {
+  const known = Object.entries(shape)
+    .filter(([, schema]) => !notForThisDialect.has(schema))
+    .map(([key]) => key);
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map((key) => unknownField(key, known)).join('; ');
+      }
+      return issue.input === undefined ? `missing: add ${what}` : `expected ${what}`;
+    },
+  });
+}
+
+function unknownField(key: string, known: readonly string[]): string {
+  const shown = key.length > 40 ? `${key.slice(0, 40)}…` : key;
+  const suggestion = closestField(key, known);
+  return suggestion === undefined
+    ? `unknown field '${shown}': remove it (the fields here are ${known.join(', ')})`
+    : `unknown field '${shown}' — did you mean '${suggestion}'?`;
+}
+
+/** The known field an unknown one was probably meant to be: same letters ignoring case and _/-, a typo, or a longer spelling. */
+function closestField(key: string, known: readonly string[]): string | undefined {
+  const normalize = (text: string) => text.toLowerCase().replace(/[_-]/g, '');
+  const wanted = normalize(key);
+  let best: { field: string; score: number } | undefined;
+  for (const field of known) {
+    const candidate = normalize(field);
+    const distance = editDistance(wanted, candidate);
+    // 'hostname' → 'host', 'databaseName' → 'database': one spelling starts with the other.
+    const prefixed = candidate.length >= 4 && (wanted.startsWith(candidate) || candidate.startsWith(wanted));
+    const score = distance <= 2 ? distance : prefixed ? 3 : Number.POSITIVE_INFINITY;
+    if (score < (best?.score ?? Number.POSITIVE_INFINITY)) {
+      best = { field, score };
+    }
+  }
+  return best?.field;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Environment variables
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** The variables the bot reads; anything else in the process environment is dropped. */
+export const EnvVars = z.object({
+  DBACCESS_CONFIG: z.string().default('./config/environments.yml'),
+  DBACCESS_DB: z.string().default('./data/dbaccess.sqlite'),
+  LOG_LEVEL: z.enum(LOG_LEVELS, expecting(`one of ${LOG_LEVELS.join(', ')}`, 'LOG_LEVEL=info')).default('info'),
+});
+export type EnvVars = z.infer<typeof EnvVars>;
+
+// ---------------------------------------------------------------------------------------------
+// One OutSystems 11 environment
+
+/** Database engines the bot can administer. */
+export const Dialect = z.enum(['sqlserver', 'azuresql', 'oracle']);
+export type Dialect = z.infer<typeof Dialect>;
+
+/** How the customer's network reaches the environment; temporary users need a tunnel (vpn or tgw). */
+export const Network = z.enum(['vpn', 'tgw', 'allowlist', 'none'], expecting('vpn, tgw, allowlist or none', 'vpn'));
+export type Network = z.infer<typeof Network>;
+
+const VERSION_PATTERN = /^\d+(?:\.\d+){1,3}$/;
+
+const LifetimeVersion = z.string({
+  error: (issue) =>
+    typeof issue.input === 'number'
+      ? // YAML reads 11.10 as the number 11.1: only quotes keep every digit.
+        `is a number to YAML, which drops digits (11.10 becomes 11.1): write it in quotes, e.g. '11.10'`
+      : issue.input === undefined
+        ? 'missing: add the LifeTime version, e.g. 11.10.3'
+        : 'expected a LifeTime version of 2 to 4 numbers separated by dots, e.g. 11.10.3',
+}).regex(VERSION_PATTERN, expecting('a LifeTime version of 2 to 4 numbers separated by dots', '11.10.3'));
+
+function port(example: number) {
+  return z.int(expecting('a whole number from 1 to 65535', String(example))).min(1).max(65535);
+}
+
+const Host = z
+  .string(expecting('a host name or IP address, without port or instance', 'sql-dev.internal'))
+  .max(253)
+  .regex(/^[A-Za-z0-9._:-]+$/);
+
+const InstanceName = z
+  .string(expecting('a SQL Server instance name of 1 to 16 letters, digits, _, $ or #', 'OUTSYSTEMS'))
+  .regex(/^[A-Za-z0-9_$#]{1,16}$/);
+
+const DatabaseName = z.string(expecting('the name of the OutSystems platform database', 'outsystems')).min(1).max(128);
+
+const ServiceName = z
+  .string(expecting('an Oracle service name', 'FREEPDB1'))
+  .max(128)
+  .regex(/^[A-Za-z][A-Za-z0-9._$#-]*$/);
+
+function schemaName(example: string) {
+  return z
+    .string(expecting('a schema name: a letter, then up to 127 letters, digits or _', example))
+    .regex(/^[A-Za-z][A-Za-z0-9_]{0,127}$/);
+}
+
+const AdminUser = z.string(expecting("the bot's admin login name", 'dbaccess_admin')).min(1).max(128);
+
+const Bool = z.boolean(expecting('true or false', 'true'));
+
+const PASSWORD_FORM = 'write password: { env: NAME } (an environment variable) or password: { file: PATH } (e.g. a mounted secret)';
+
+/**
+ * Where the admin password is: the name of an environment variable or the path of a file, never the
+ * password itself, so the file can be committed and shown in reviews.
+ */
+export const PasswordRef = z
+  .strictObject(
+    {
+      env: z
+        .string(expecting('the name of an environment variable', 'DEV_DB_ADMIN_PASSWORD'))
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+        .optional(),
+      file: z.string(expecting('the path of a file holding the password', '/run/secrets/dev-db-admin')).min(1).optional(),
+    },
+    {
+      // Never quote the input here: an inline value is the password.
+      error: (issue) =>
+        issue.code === 'unrecognized_keys'
+          ? `only env or file are allowed; ${PASSWORD_FORM}`
+          : issue.input === undefined
+            ? `missing: ${PASSWORD_FORM}`
+            : `must say where the password is, not hold it: ${PASSWORD_FORM}`,
+    },
+  )
+  .transform((ref, ctx): { env: string; file?: undefined } | { file: string; env?: undefined } => {
+    if (ref.env !== undefined && ref.file === undefined) {
+      return { env: ref.env };
+    }
+    if (ref.file !== undefined && ref.env === undefined) {
+      return { file: ref.file };
+    }
+    ctx.issues.push({
+      code: 'custom',
+      message:
+        ref.env === undefined
+          ? `names neither env nor file: ${PASSWORD_FORM}`
+          : `names both env and file: ${PASSWORD_FORM}, not both`,
+      input: ref,
+    });
+    return z.NEVER;
+  });
+export type PasswordRef = z.infer<typeof PasswordRef>;
+
+const connectionCommon = {
+  host: Host,
+  user: AdminUser,
+  password: PasswordRef,
+  connectTimeout: Duration.prefault('15s'),
+  requestTimeout: Duration.prefault('30s'),
+};
+
+const CONNECTION = "the bot's admin connection: host, user, password and the dialect's database fields";
+
+const SqlServerConnection = strictObject(
+  {
+    ...connectionCommon,
+    port: port(1433).default(1433),
+    instance: InstanceName.optional(),
+    database: DatabaseName,
+    serviceName: notFor('serviceName is for oracle; SQL Server connects to a database'),
+    schema: schemaName('dbo').default('dbo'),
+    encrypt: Bool.default(true),
+    trustServerCertificate: Bool.default(false),
+    identifierMaxBytes: notFor('identifierMaxBytes is for oracle only'),
+  },
+  CONNECTION,
+);
+
+const AzureSqlConnection = strictObject(
+  {
+    ...connectionCommon,
+    port: port(1433).default(1433),
+    instance: notFor('Azure SQL Database has no named instances'),
+    database: DatabaseName,
+    serviceName: notFor('serviceName is for oracle; Azure SQL connects to a database'),
+    schema: schemaName('dbo').default('dbo'),
+    // Azure SQL Database refuses unencrypted connections, so false could only fail later.
+    encrypt: z
+      .literal(true, { error: 'Azure SQL Database always encrypts connections: set it to true or remove it' })
+      .default(true),
+    trustServerCertificate: Bool.default(false),
+    identifierMaxBytes: notFor('identifierMaxBytes is for oracle only'),
+  },
+  CONNECTION,
+);
+
+const OracleConnection = strictObject(
+  {
+    ...connectionCommon,
+    port: port(1521).default(1521),
+    instance: notFor('only SQL Server has named instances; Oracle connects to a serviceName'),
+    database: notFor('Oracle connects to a serviceName, not a database'),
+    serviceName: ServiceName,
+    // No default: the owner of the OutSystems tables differs per installation (OSADMIN, OUTSYSTEMS...).
+    schema: schemaName('OSADMIN'),
+    encrypt: notFor('encrypt is for sqlserver and azuresql; Oracle encryption is set up on the network (sqlnet)'),
+    trustServerCertificate: notFor('trustServerCertificate is for sqlserver and azuresql'),
+    // 30 bytes before Oracle 12.2 (or with COMPATIBLE below it); generated user names must fit.
+    identifierMaxBytes: z
+      .literal([128, 30], {
+        error: 'expected 128 (Oracle 12.2 and later, the default) or 30 (COMPATIBLE below 12.2), e.g. 128',
+      })
+      .default(128),
+  },
+  CONNECTION,
+).superRefine((connection, ctx) => {
+  if (connection.schema.length > connection.identifierMaxBytes) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['schema'],
+      message: `is ${connection.schema.length} bytes, longer than identifierMaxBytes (${connection.identifierMaxBytes})`,
+    });
+  }
+});
+
+const DETAILS = 'what users are shown by /dbuser details: host, and optionally port, instance, database';
+
+const detailsCommon = {
+  host: Host,
+  port: port(1433).optional(),
+  database: DatabaseName.optional(),
+};
+
+const SqlServerDetails = strictObject({ ...detailsCommon, instance: InstanceName.optional() }, DETAILS);
+
+const Details = strictObject(
+  { ...detailsCommon, instance: notFor('only SQL Server has named instances') },
+  DETAILS,
+);
+
+/** Details not given are the admin connection's: usually the same port and database behind another host name. */
+function detailsWithDefaults<D extends { port?: number | undefined; database?: string | undefined }>(
+  details: D,
+  port: number,
+  database: string,
+): D & { port: number; database: string } {
+  return { ...details, port: details.port ?? port, database: details.database ?? database };
+}
+
+const SlackUserId = z
+  .string(expecting('a Slack user ID (not a name; in Slack: profile → ⋮ → Copy member ID)', 'U0123ABCD'))
+  .regex(/^[UW][A-Z0-9]{2,}$/);
+
+const SlackGroupId = z
+  .string(expecting('a Slack user-group ID (not a @handle)', 'S0123ABCD'))
+  .regex(/^S[A-Z0-9]{2,}$/);
+
+const SlackChannelId = z
+  .string(expecting('a Slack channel ID (not a #name; in Slack: channel details, at the bottom)', 'C0123ABCD'))
+  .regex(/^[CG][A-Z0-9]{2,}$/);
+
+const Approvers = strictObject(
+  {
+    users: z.array(SlackUserId, expecting('a list of Slack user IDs', '[U0123ABCD]')).default([]),
+    groups: z.array(SlackGroupId, expecting('a list of Slack user-group IDs', '[S0123ABCD]')).default([]),
+  },
+  'who may approve requests: users (Slack user IDs) and/or groups (user-group IDs), e.g. { users: [U0123ABCD] }',
+).superRefine((approvers, ctx) => {
+  if (approvers.users.length === 0 && approvers.groups.length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'names nobody: add at least one Slack user ID under users or user-group ID under groups',
+    });
+  }
+});
+
+const Channels = strictObject(
+  { approvals: SlackChannelId, reminders: SlackChannelId },
+  'the Slack channel IDs for approvals and reminders, e.g. { approvals: C0123ABCD, reminders: C0456EFGH }',
+);
+
+const Policy = strictObject(
+  {
+    ttl: Duration.prefault('12h'),
+    maxTtl: Duration.prefault('12h'),
+    maxExtensions: z.int(expecting('a whole number from 0 to 10', '1')).min(0).max(10).default(1),
+    allowSelfApproval: Bool.default(false),
+    pendingTimeout: Duration.prefault('8h'),
+    reminders: z.array(Duration, expecting('a list of durations before expiry', '[60m, 10m]')).prefault(['60m', '10m']),
+  },
+  'a map of policy fields: ttl, maxTtl, maxExtensions, allowSelfApproval, pendingTimeout, reminders',
+).superRefine(
+  (policy, ctx) => {
+    // Also runs when another policy field is wrong (`when`), so values may still be raw: check each.
+    const { ttl, maxTtl, reminders } = policy;
+    if (typeof maxTtl !== 'number') {
+      return;
+    }
+    if (typeof ttl === 'number' && ttl > maxTtl) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ttl'],
+        message: `${formatDuration(ttl)} is longer than maxTtl (${formatDuration(maxTtl)}): lower ttl or raise maxTtl`,
+      });
+    }
+    if (!Array.isArray(reminders)) {
+      return;
+    }
+    reminders.forEach((before: unknown, index) => {
+      if (typeof before === 'number' && before >= maxTtl) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['reminders', index],
+          message: `${formatDuration(before)} before expiry is not shorter than maxTtl (${formatDuration(maxTtl)}): use a shorter reminder`,
+        });
+      }
+    });
+  },
+  { when: (payload) => isRecord(payload.value) },
+);
+
+const ENVIRONMENT =
+  'an environment: name, dialect, connection, details, lifetimeVersion, network, approvers, channels and optionally selfService, policy';
+
+const EnvironmentName = z
+  .string(expecting('a name users type: a lowercase letter, then up to 31 lowercase letters, digits or -', 'dev'))
+  .regex(/^[a-z][a-z0-9-]{0,31}$/);
+
+// Fields every dialect shares, after name, dialect, connection and details.
+const environmentCommon = {
+  lifetimeVersion: LifetimeVersion,
+  network: Network,
+  approvers: Approvers,
+  selfService: z.array(SlackUserId, expecting('a list of Slack user IDs', '[U0456EFGH]')).default([]),
+  channels: Channels,
+  policy: Policy.prefault({}),
+};
+
+const SqlServerEnvironment = strictObject(
+  {
+    name: EnvironmentName,
+    dialect: z.literal('sqlserver'),
+    connection: SqlServerConnection,
+    details: SqlServerDetails,
+    ...environmentCommon,
+  },
+  ENVIRONMENT,
+).transform((env) => ({
+  ...env,
+  details: detailsWithDefaults(env.details, env.connection.port, env.connection.database),
+}));
+
+const AzureSqlEnvironment = strictObject(
+  {
+    name: EnvironmentName,
+    dialect: z.literal('azuresql'),
+    connection: AzureSqlConnection,
+    details: Details,
+    ...environmentCommon,
+  },
+  ENVIRONMENT,
+).transform((env) => ({
+  ...env,
+  details: detailsWithDefaults(env.details, env.connection.port, env.connection.database),
+}));
+
+const OracleEnvironment = strictObject(
+  {
+    name: EnvironmentName,
+    dialect: z.literal('oracle'),
+    connection: OracleConnection,
+    details: Details,
+    ...environmentCommon,
+  },
+  ENVIRONMENT,
+).transform((env) => ({
+  ...env,
+  details: detailsWithDefaults(env.details, env.connection.port, env.connection.serviceName),
+}));
+
+/**
+ * One O11 environment. The type is a union on `dialect`, so `connection.database` is a string for
+ * sqlserver/azuresql and `connection.serviceName` one for oracle; details have port and database filled in.
+ */
+export const Environment = z.discriminatedUnion('dialect', [SqlServerEnvironment, AzureSqlEnvironment, OracleEnvironment], {
+  error: (issue) => {
+    if (!isRecord(issue.input)) {
+      return `expected ${ENVIRONMENT}`;
+    }
+    const dialect = issue.input.dialect;
+    if (dialect === undefined) {
+      return 'missing: add dialect: sqlserver, azuresql or oracle';
+    }
+    const shown = typeof dialect === 'string' && dialect.length <= 30 ? `'${dialect}' is not a dialect: ` : '';
+    return `${shown}expected sqlserver, azuresql or oracle, e.g. sqlserver`;
+  },
+});
+export type Environment = z.infer<typeof Environment>;
+
+// With an unknown dialect zod cannot pick a schema, so the fields every dialect shares are checked
+// with this one: the operator still sees all their mistakes in one run.
+const EnvironmentOfUnknownDialect = strictObject(
+  {
+    name: EnvironmentName,
+    dialect: z.unknown().optional(), // already reported by Environment
+    connection: z.custom((value) => value !== undefined, { error: `missing: add ${CONNECTION}` }),
+    details: z.custom((value) => value !== undefined, { error: `missing: add ${DETAILS}` }),
+    ...environmentCommon,
+  },
+  ENVIRONMENT,
+);
+
+const Environments = z
+  .array(Environment, {
+    error: (issue) =>
+      issue.input === undefined
+        ? 'missing: add the list of environments (config/environments.example.yml shows one per dialect)'
+        : Array.isArray(issue.input)
+          ? 'is empty: add at least one environment (config/environments.example.yml shows one per dialect)'
+          : 'expected a list of environments, each starting with "- name:"',
+  })
+  .min(1)
+  .superRefine(
+    (environments, ctx) => {
+      // Runs even when single environments failed (`when`), on the raw items in that case.
+      if (!Array.isArray(environments)) {
+        return;
+      }
+      const firstIndexByName = new Map<string, number>();
+      environments.forEach((item: unknown, index) => {
+        if (!isRecord(item)) {
+          return;
+        }
+        if (!Dialect.safeParse(item.dialect).success) {
+          for (const issue of EnvironmentOfUnknownDialect.safeParse(item).error?.issues ?? []) {
+            ctx.addIssue({ code: 'custom', path: [index, ...issue.path], message: issue.message });
+          }
+        }
+        if (typeof item.name !== 'string') {
+          return;
+        }
+        // Slack users type names in any case, so 'Dev' and 'dev' would be the same environment.
+        const key = item.name.toLowerCase();
+        const first = firstIndexByName.get(key);
+        if (first === undefined) {
+          firstIndexByName.set(key, index);
+        } else {
+          ctx.addIssue({
+            code: 'custom',
+            path: [index, 'name'],
+            message: `duplicate: environments[${first}] is also named '${item.name}'; give each environment its own name`,
+          });
+        }
+      });
+    },
+    { when: () => true },
+  );
+
+/** The whole environments file. */
+export const EnvironmentsFile = strictObject(
+  {
+    // The bot owns every database user starting with this: unknown ones are reported as orphans.
+    usernamePrefix: z
+      .string(expecting('2 to 10 characters: a lowercase letter, then lowercase letters, digits or _', 'dbx_'))
+      .regex(/^[a-z][a-z0-9_]{1,9}$/)
+      .default('dbx_'),
+    environments: Environments,
+  },
+  'a map with usernamePrefix (optional) and environments',
+);
+export type EnvironmentsFile = z.infer<typeof EnvironmentsFile>;
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+/** An environment with its admin password resolved. */
+export type LoadedEnvironment = Environment & {
+  /** The admin password, read at start-up. A function, so JSON, util.inspect and loggers never print it. */
+  adminPassword(): string;
+};
+
+export type Config = {
+  vars: EnvVars;
+  usernamePrefix: string;
+  environments: LoadedEnvironment[];
+};
+
+export type LoadConfigOptions = {
+  env?: NodeJS.ProcessEnv;
+  /** Reads a UTF-8 text file; throws a Node error with `code` (ENOENT...) when it cannot. */
+  readFile?: (path: string) => string;
+};
+
+/**
+ * Reads the variables, the environments file they point to, and every admin password it refers to.
+ * Throws one AppError('config_invalid') that lists every problem found.
+ */
+export function loadConfig({ env = process.env, readFile = readTextFile }: LoadConfigOptions = {}): Config {
+  const vars = parseEnvVars(env);
+  const source = vars.DBACCESS_CONFIG;
+  let text: string;
+  try {
+    text = readFile(source);
+  } catch (err) {
+    const origin =
+      env.DBACCESS_CONFIG === undefined || env.DBACCESS_CONFIG === ''
+        ? 'the default path, as DBACCESS_CONFIG is not set'
+        : 'set by DBACCESS_CONFIG';
+    throw new AppError(
+      'config_invalid',
+      errorCode(err) === 'ENOENT'
+        ? `Environments file ${source} (${origin}) does not exist: create it (config/environments.example.yml shows the format) or set DBACCESS_CONFIG to its path.`
+        : `Environments file ${source} (${origin}) cannot be read (${errorCode(err) ?? 'unknown error'}): check the path and its permissions.`,
+      { cause: err },
+    );
+  }
+  const file = parseEnvironmentsFile(text, source);
+
+  const problems: string[] = [];
+  const environments: LoadedEnvironment[] = [];
+  file.environments.forEach((environment, index) => {
+    const password = resolvePassword(environment.connection.password, dirname(source), env, readFile);
+    if ('problem' in password) {
+      problems.push(`${environmentPath(index, environment.name)}.connection.password: ${password.problem}`);
+      return;
+    }
+    const { value } = password;
+    // A closure, not a field: nothing that walks the object (JSON, inspect, pino) can reach the value.
+    environments.push({ ...environment, adminPassword: () => value });
+  });
+  if (problems.length > 0) {
+    throw configInvalid(`Environments file ${source}: admin passwords cannot be read`, problems);
+  }
+  return { vars, usernamePrefix: file.usernamePrefix, environments };
+}
+
+function readTextFile(path: string): string {
+  return readFileSync(path, 'utf8');
+}
+
+function parseEnvVars(env: NodeJS.ProcessEnv): EnvVars {
+  // An empty variable (FOO= in a compose file) means "not set", so the default applies.
+  const ours = Object.fromEntries(
+    Object.keys(EnvVars.shape)
+      .map((name) => [name, env[name]])
+      .filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const result = EnvVars.safeParse(ours);
+  if (!result.success) {
+    throw configInvalid(
+      'Environment variables are invalid',
+      result.error.issues.map((issue) => `${issue.path.map(String).join('.')}: ${issue.message}`),
+    );
+  }
+  return result.data;
+}
+
+function resolvePassword(
+  ref: PasswordRef,
+  baseDirectory: string,
+  env: NodeJS.ProcessEnv,
+  readFile: (path: string) => string,
+): { value: string } | { problem: string } {
+  if (ref.env !== undefined) {
+    const value = env[ref.env];
+    if (value === undefined) {
+      return { problem: `environment variable ${ref.env} is not set: set it to the admin login's password` };
+    }
+    if (value === '') {
+      return { problem: `environment variable ${ref.env} is empty: set it to the admin login's password` };
+    }
+    return { value };
+  }
+  // Relative to the environments file, like paths in other config files, not to the working directory.
+  const path = resolve(baseDirectory, ref.file);
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (err) {
+    const code = errorCode(err);
+    return {
+      problem:
+        code === 'ENOENT'
+          ? `file ${path} does not exist: create it with the admin login's password or correct the path`
+          : `file ${path} cannot be read (${code ?? 'unknown error'}): check its permissions`,
+    };
+  }
+  // Secret files are usually written by `echo`, which adds a newline that is not part of the password.
+  const value = text.replace(/\r?\n$/, '');
+  return value === '' ? { problem: `file ${path} is empty: write the admin login's password in it` } : { value };
+}
+
+/**
+ * Parses and validates an environments file. `source` names it in messages (a path, or e.g. 'console.yml').
+ * Throws one AppError('config_invalid') listing every problem, one per line, each with its path in the file.
+ */
+export function parseEnvironmentsFile(yamlText: string, source: string): EnvironmentsFile {
+  const data = readYaml(yamlText, source);
+  if (data === null || data === undefined) {
+    throw configInvalid(`Environments file ${source} is empty`, [
+      'add usernamePrefix (optional) and a list of environments: config/environments.example.yml shows the format',
+    ]);
+  }
+  const result = EnvironmentsFile.safeParse(data, { error: fallbackMessage });
+  if (result.success) {
+    return result.data;
+  }
+  return throwInvalid(source, data, result.error.issues);
+}
+
+function throwInvalid(source: string, data: unknown, issues: readonly z.core.$ZodIssue[]): never {
+  // In file order, environment by environment (sort is stable: within one, zod's field order).
+  const environmentIndex = (path: readonly PropertyKey[]) =>
+    path[0] === 'environments' && typeof path[1] === 'number' ? path[1] : -1;
+  const lines = [...issues]
+    .sort((a, b) => environmentIndex(a.path) - environmentIndex(b.path))
+    .map((issue) => `${formatPath(issue.path, data)}: ${issue.message}`);
+  const unique = [...new Set(lines)];
+  throw configInvalid(
+    `Environments file ${source} is invalid (${unique.length} ${unique.length === 1 ? 'problem' : 'problems'})`,
+    unique,
+  );
+}
+
+function readYaml(text: string, source: string): unknown {
+  const lineCounter = new LineCounter();
+  // prettyErrors would quote the offending lines, which may hold a secret someone pasted.
+  const doc = parseDocument(text, { prettyErrors: false, lineCounter, merge: true });
+  if (doc.errors.length > 0) {
+    throw configInvalid(
+      `Environments file ${source} is not valid YAML`,
+      doc.errors.map((error) => {
+        const { line, col } = lineCounter.linePos(error.pos[0]);
+        return `line ${line}, column ${col}: ${error.message}`;
+      }),
+    );
+  }
+  try {
+    return doc.toJS();
+  } catch (err) {
+    // e.g. too many aliases; yaml's message names the rule, not the content.
+    throw configInvalid(`Environments file ${source} is not valid YAML`, [
+      err instanceof Error ? err.message : String(err),
+    ]);
+  }
+}
+
+function configInvalid(header: string, problems: readonly string[]): AppError {
+  return new AppError('config_invalid', [`${header}:`, ...problems].join('\n'));
+}
+
+/** For any rule that has no sentence of its own; the schemas above should leave nothing to it. */
+function fallbackMessage(issue: RawIssue): string | undefined {
+  if (issue.code === 'invalid_type') {
+    return issue.input === undefined ? 'missing' : `expected ${issue.expected}`;
+  }
+  return undefined;
+}
+
+/** `environments[1] (prod).connection.port`: the path as the operator sees the file. */
+function formatPath(path: readonly PropertyKey[], data: unknown): string {
+  let text = '';
+  let node: unknown = data;
+  for (const key of path) {
+    node = Array.isArray(node) && typeof key === 'number' ? node[key] : isRecord(node) && typeof key === 'string' ? node[key] : undefined;
+    if (typeof key === 'number') {
+      text += `[${key}]`;
+      if (text === `environments[${key}]` && isRecord(node) && typeof node.name === 'string') {
+        text = environmentPath(key, node.name);
+      }
+    } else {
+      text += text === '' ? String(key) : `.${String(key)}`;
+    }
+  }
+  return text === '' ? '(top level)' : text;
+}
+
+function environmentPath(index: number, name: string): string {
+  const shown = name.length > 40 ? `${name.slice(0, 40)}…` : name;
+  return `environments[${index}] (${shown})`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function errorCode(err: unknown): string | undefined {
+  return isRecord(err) && typeof err.code === 'string' ? err.code : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// LifeTime versions
+
+function versionParts(version: string): number[] {
+  if (!VERSION_PATTERN.test(version)) {
+    throw new AppError('internal', `'${version}' is not a version of 2 to 4 numbers separated by dots`);
+  }
+  return version.split('.').map(Number);
+}
+
+/**
+ * True when `version` is `minimum` or later, comparing numbers part by part ('11.10.0' is after
+ * '11.7.5'); missing parts count as 0. Temporary users need LifeTime 11.7.5
+ * (seeds/outsystems-cloud-database-access.md#temporary-database-user).
+ */
+export function lifetimeAtLeast(version: string, minimum: string): boolean {
+  const have = versionParts(version);
+  const need = versionParts(minimum);
+  for (let i = 0; i < Math.max(have.length, need.length); i += 1) {
+    const difference = (have[i] ?? 0) - (need[i] ?? 0);
+    if (difference !== 0) {
+      return difference > 0;
+    }
+  }
+  return true;
+}
