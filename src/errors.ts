@@ -3,6 +3,9 @@
 export type ErrorCode =
   | 'config_invalid' // the environments file or a variable is wrong; start-up stops
   | 'invalid_input' // something a user typed breaks a rule; the message says which
+  | 'forbidden' // the user may not do this; the message says who may
+  | 'not_found' // the thing named does not exist (an environment, a request, a user)
+  | 'conflict' // the state changed under us: already decided, already active, a second click
   | 'db_unreachable' // no connection to the database server
   | 'db_timeout' // connected, but the server did not answer in time
   | 'db_login_failed' // the bot's admin login was refused
