@@ -363,7 +363,7 @@ const Policy = strictObject(
 );
 
 const ENVIRONMENT =
-  'an environment: name, dialect, connection, details, lifetimeVersion, network, approvers, channels and optionally selfService, policy';
+  'an environment: name, dialect, connection, details, lifetimeVersion, network, approvers, channels and optionally selfService, breakGlass, policy';
 
 const EnvironmentName = z
   .string(expecting('a name users type: a lowercase letter, then up to 31 lowercase letters, digits or -', 'dev'))
@@ -375,6 +375,8 @@ const environmentCommon = {
   network: Network,
   approvers: Approvers,
   selfService: z.array(SlackUserId, expecting('a list of Slack user IDs', '[U0456EFGH]')).default([]),
+  // Break-glass: these people may create a temporary user at once, with a mandatory reason; every approver is alerted.
+  breakGlass: z.array(SlackUserId, expecting('a list of Slack user IDs', '[U0789IJKL]')).default([]),
   channels: Channels,
   policy: Policy.prefault({}),
 };
