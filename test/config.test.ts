@@ -140,6 +140,7 @@ describe('parseEnvironmentsFile', () => {
       network: 'vpn',
       approvers: { users: ['U0123ABCD'], groups: [] },
       selfService: [],
+      breakGlass: [],
       channels: { approvals: 'C0123ABCD', reminders: 'C0456EFGH' },
       policy: {
         ttl: 12 * HOUR,
