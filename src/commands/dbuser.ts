@@ -1,0 +1,113 @@
+// /dbuser: the command text parsed into what the user asked for, or a sentence saying what was wrong and the right form.
+import { parseDuration } from '../duration.js';
+import { AppError } from '../errors.js';
+
+export type DbuserCommand =
+  | { action: 'help' }
+  | { action: 'request-modal' }
+  | { action: 'request'; env: string; durationMs?: number; reason: string; breakGlass: boolean }
+  | { action: 'details'; env: string }
+  | { action: 'delete'; env: string }
+  | { action: 'list' };
+
+export const USAGE: Record<Exclude<DbuserCommand['action'], 'request-modal'>, string> = {
+  help: '`/dbuser help`: this list',
+  request: '`/dbuser request <env> [--for 4h] [--reason "why"] [--break-glass]`: a temporary database user (bare `/dbuser request` opens a form)',
+  details: '`/dbuser details <env>`: server, port, database, username and expiry of your temporary user',
+  delete: '`/dbuser delete <env>`: revoke your temporary user now (or withdraw a request)',
+  list: '`/dbuser list`: your users and requests (approvers: also those they approve)',
+};
+
+export function usageText(): string {
+  return ['Usage:', ...Object.values(USAGE).map((line) => `• ${line}`)].join('\n');
+}
+
+/** Thrown for malformed command text; the message says what was wrong and shows the right form. */
+export function usageError(problem: string, action?: keyof typeof USAGE): AppError {
+  const form = action ? `\nUse: ${USAGE[action]}` : `\n${usageText()}`;
+  return new AppError('invalid_input', `${problem}${form}`);
+}
+
+/**
+ * Splits on white space, keeping "quoted text" together. Slack clients often turn straight quotes
+ * into curly ones, so “…” and ‘…’ count as quotes too.
+ */
+export function tokenize(text: string): string[] {
+  const tokens: string[] = [];
+  const re = /"([^"]*)"|“([^”]*)”|‘([^’]*)’|'([^']*)'|(\S+)/g;
+  const trimmed = text.trim();
+  let match: RegExpExecArray | null;
+  let consumed = 0;
+  while ((match = re.exec(trimmed)) !== null) {
+    consumed = re.lastIndex;
+    tokens.push(match[1] ?? match[2] ?? match[3] ?? match[4] ?? match[5] ?? '');
+  }
+  const rest = trimmed.slice(consumed).trim();
+  if (rest.length > 0) throw usageError('A quote is not closed.');
+  for (const token of tokens) if (/^["“”‘’]/.test(token)) throw usageError('A quote is not closed.');
+  return tokens;
+}
+
+const MAX_REASON = 500;
+
+export function parseDbuser(text: string): DbuserCommand {
+  if (text.length > 2000) throw usageError('That command is too long.');
+  const [verb, ...args] = tokenize(text);
+  switch ((verb ?? 'help').toLowerCase()) {
+    case 'help':
+      if (args.length > 0) throw usageError('`help` takes nothing after it.', 'help');
+      return { action: 'help' };
+    case 'list':
+      if (args.length > 0) throw usageError('`list` takes nothing after it.', 'list');
+      return { action: 'list' };
+    case 'details':
+    case 'delete': {
+      const action = verb!.toLowerCase() as 'details' | 'delete';
+      if (args.length !== 1 || args[0]!.startsWith('--')) throw usageError(`\`${action}\` needs exactly one environment name.`, action);
+      return { action, env: args[0]! };
+    }
+    case 'request':
+      return parseRequest(args);
+    default:
+      throw usageError(`I don't know \`${String(verb).slice(0, 30)}\`.`);
+  }
+}
+
+function parseRequest(args: string[]): DbuserCommand {
+  if (args.length === 0) return { action: 'request-modal' };
+  const [env, ...options] = args;
+  if (env!.startsWith('--')) throw usageError('Name the environment first.', 'request');
+  let durationMs: number | undefined;
+  let reason = '';
+  let breakGlass = false;
+  for (let i = 0; i < options.length; i++) {
+    const option = options[i]!;
+    const value = options[i + 1];
+    switch (option) {
+      case '--for':
+        if (value === undefined) throw usageError('`--for` needs a duration such as 4h or 90m.', 'request');
+        try {
+          durationMs = parseDuration(value);
+        } catch (err) {
+          throw usageError((err as Error).message, 'request');
+        }
+        i++;
+        break;
+      case '--reason':
+        if (value === undefined || value.trim().length === 0) throw usageError('`--reason` needs text, in quotes when it has spaces.', 'request');
+        if (value.length > MAX_REASON) throw usageError(`The reason is too long: at most ${MAX_REASON} characters.`, 'request');
+        reason = value.trim();
+        i++;
+        break;
+      case '--break-glass':
+        breakGlass = true;
+        break;
+      default:
+        throw usageError(
+          option.startsWith('--') ? `Unknown option \`${option.slice(0, 30)}\`.` : `Unexpected \`${option.slice(0, 30)}\` (put a reason with spaces in quotes).`,
+          'request',
+        );
+    }
+  }
+  return { action: 'request', env: env!, ...(durationMs !== undefined ? { durationMs } : {}), reason, breakGlass };
+}

@@ -1,0 +1,66 @@
+// The /dbuser parser: every form, and a usage reply for everything malformed.
+import { describe, expect, it } from 'vitest';
+import { parseDbuser, tokenize } from '../../src/commands/dbuser.js';
+import { AppError } from '../../src/errors.js';
+
+describe('parseDbuser', () => {
+  it.each([
+    ['', { action: 'help' }],
+    ['   ', { action: 'help' }],
+    ['help', { action: 'help' }],
+    ['HELP', { action: 'help' }],
+    ['list', { action: 'list' }],
+    ['request', { action: 'request-modal' }],
+    ['request dev', { action: 'request', env: 'dev', reason: '', breakGlass: false }],
+    ['request dev --for 4h', { action: 'request', env: 'dev', durationMs: 4 * 3600_000, reason: '', breakGlass: false }],
+    ['request dev --reason "fix order 42" --for 90m', { action: 'request', env: 'dev', durationMs: 90 * 60_000, reason: 'fix order 42', breakGlass: false }],
+    ['request dev --reason “curly quotes from Slack”', { action: 'request', env: 'dev', reason: 'curly quotes from Slack', breakGlass: false }],
+    ['request dev --reason single', { action: 'request', env: 'dev', reason: 'single', breakGlass: false }],
+    ['request prod --break-glass --reason "outage"', { action: 'request', env: 'prod', reason: 'outage', breakGlass: true }],
+    ['details dev', { action: 'details', env: 'dev' }],
+    ['delete  dev ', { action: 'delete', env: 'dev' }],
+  ])('%j', (text, expected) => {
+    expect(parseDbuser(text)).toEqual(expected);
+  });
+
+  it.each([
+    ['frobnicate', "I don't know `frobnicate`.", 'Usage:'],
+    ['details', '`details` needs exactly one environment name.', '/dbuser details <env>'],
+    ['details dev prod', '`details` needs exactly one environment name.', '/dbuser details <env>'],
+    ['delete --for 4h', '`delete` needs exactly one environment name.', '/dbuser delete <env>'],
+    ['list everything', '`list` takes nothing after it.', '/dbuser list'],
+    ['request --for 4h', 'Name the environment first.', '/dbuser request <env>'],
+    ['request dev --for', '`--for` needs a duration', '/dbuser request <env>'],
+    ['request dev --for 4 hours', 'is not a duration', '/dbuser request <env>'],
+    ['request dev --for 0h', "'0h' is zero", '/dbuser request <env>'],
+    ['request dev --reason', '`--reason` needs text', '/dbuser request <env>'],
+    ['request dev --reason fix order', 'Unexpected `order`', '/dbuser request <env>'],
+    ['request dev --reason "not closed', 'A quote is not closed.', 'Usage:'],
+    ['request dev --force', 'Unknown option `--force`.', '/dbuser request <env>'],
+    [`request dev --reason "${'x'.repeat(501)}"`, 'The reason is too long', '/dbuser request <env>'],
+    ['x'.repeat(2001), 'That command is too long.', 'Usage:'],
+  ])('%j is refused with what was wrong and the right form', (text, problem, form) => {
+    let error: unknown;
+    try {
+      parseDbuser(text);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe('invalid_input');
+    expect((error as AppError).message).toContain(problem);
+    expect((error as AppError).message).toContain(form);
+  });
+});
+
+describe('tokenize', () => {
+  it.each([
+    ['a b  c', ['a', 'b', 'c']],
+    ['"a b" c', ['a b', 'c']],
+    ["'a b' c", ['a b', 'c']],
+    ['‘a b’ c', ['a b', 'c']],
+    ['don\'t stop', ["don't", 'stop']],
+  ])('%j', (text, tokens) => {
+    expect(tokenize(text)).toEqual(tokens);
+  });
+});
