@@ -115,7 +115,14 @@ export interface DatabaseOptions {
   dialect: Dialect;
   executor: Executor;
   target: Target;
+  /**
+   * A killed session can hold on for a moment (Oracle cleans it up asynchronously; SQL Server rolls
+   * back its work), and the drop fails meanwhile: how often and how long to wait before trying again.
+   */
+  dropRetry?: { attempts: number; delayMs: number };
 }
+
+const DEFAULT_DROP_RETRY = { attempts: 5, delayMs: 1000 };
 
 /** The statements `createUser` will run, for an approval message; table grants are found at run time. */
 export function createUserPlan(dialect: Dialect, req: CreateUserRequest, target: Target): Statement[] {
@@ -131,6 +138,7 @@ export function createUserPlan(dialect: Dialect, req: CreateUserRequest, target:
 
 export function createDatabase(options: DatabaseOptions): Database {
   const { dialect, target } = options;
+  const dropRetry = options.dropRetry ?? DEFAULT_DROP_RETRY;
   const executor = sanitized(options.executor);
   type Run = (statement: Statement) => Promise<Row[]>;
   const run: Run = (statement) => executor.run(statement);
@@ -187,10 +195,19 @@ export function createDatabase(options: DatabaseOptions): Database {
     for (const statement of dialect.blockLogin(req, target)) await attempt('block login', statement.label, () => statement);
     const sessions = (await attempt('list sessions', 'list sessions', () => dialect.listSessions(req, target))) ?? [];
     for (const row of sessions) {
-      if (await attempt('kill session', 'end a session', () => dialect.killSession(sessionOf(row), target))) sessionsEnded++;
+      if (await attempt('kill session', 'end a session', () => dialect.killSession({ ...sessionOf(row), username: req.username }, target))) sessionsEnded++;
     }
     for (const statement of dialect.dropUser(req, target)) {
-      await attempt(statement.kind === 'drop login' ? 'drop login' : 'drop user', statement.label, () => statement);
+      const step = statement.kind === 'drop login' ? 'drop login' : 'drop user';
+      for (let attemptNo = 1; ; attemptNo++) {
+        const before = steps.length;
+        await attempt(step, statement.label, () => statement);
+        const error = steps[before]?.error;
+        const stillConnected = error?.serverCode !== undefined && dialect.stillConnectedErrors.includes(Number(error.serverCode));
+        if (!stillConnected || attemptNo >= dropRetry.attempts) break;
+        steps.pop(); // only the last attempt is reported
+        await sleep(dropRetry.delayMs);
+      }
     }
     return { username: req.username, steps, sessionsEnded, complete: steps.every((s) => !s.error) };
   }
@@ -292,4 +309,8 @@ function sessionOf(row: Row): SessionRef {
   const serial = number('serial');
   const instance = number('instance');
   return { id, ...(serial !== undefined ? { serial } : {}), ...(instance !== undefined ? { instance } : {}) };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -49,8 +49,9 @@ export interface ObjectGrant extends UserRef {
  */
 export interface Dialect {
   name: DialectName;
-  /** How a user of this database is blocked, for plans and docs. */
   family: 'tsql' | 'plsql';
+  /** Server error codes of a drop refused because a killed session has not gone yet; worth a short wait and retry. */
+  stillConnectedErrors: readonly number[];
   createUser(req: WithPassword, t: Target): Statement[];
   /** Read-only set: SELECT on all tables and views plus the dialect's diagnostics rights. */
   grantRead(req: UserRef, t: Target): Statement[];
@@ -66,7 +67,8 @@ export interface Dialect {
   blockLogin(req: UserRef, t: Target): Statement[];
   /** Rows `{ id, serial?, instance? }`: the user's live sessions. */
   listSessions(req: UserRef, t: Target): Statement;
-  killSession(req: SessionRef, t: Target): Statement;
+  /** Ends one session of the user; a session that ended or now belongs to someone else is left alone. */
+  killSession(req: SessionRef & UserRef, t: Target): Statement;
   /** Drops the user and (SQL Server) its login; a missing one is not an error. */
   dropUser(req: UserRef, t: Target): Statement[];
   setPassword(req: WithPassword, t: Target): Statement;

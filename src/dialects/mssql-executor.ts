@@ -18,7 +18,7 @@ export interface MssqlSettings {
   requestTimeoutMs: number;
 }
 
-/** Permission errors: 229/230 permission denied, 262 not allowed in database, 15247 no permission, 916 cannot access database, 4064 cannot open default database. */
+/** Permission errors: 229/230 permission denied, 262 not allowed in database, 297/300 permission, 916 cannot access database, 15151 cannot find or no permission, 15247 no permission. */
 const PERMISSION_DENIED = new Set([229, 230, 262, 297, 300, 916, 15151, 15247]);
 
 export function mssqlExecutor(settings: MssqlSettings): Executor {

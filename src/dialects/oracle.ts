@@ -20,9 +20,12 @@ import { AppError } from '../errors.js';
 const text = (t: string): DynamicPart => ({ text: t });
 const ident = (name: string): DynamicPart => ({ ident: name });
 
-/** ORA-01918: user does not exist. ORA-00030: user session ID does not exist. */
+/** ORA-01918: user does not exist. ORA-00030: user session ID does not exist. ORA-00031: session marked for kill. */
 const USER_MISSING = -1918;
 const SESSION_MISSING = -30;
+const SESSION_MARKED_FOR_KILL = -31;
+/** ORA-01940: cannot drop a user that is currently connected (a killed session not yet cleaned up). */
+const USER_CONNECTED = 1940;
 
 function bind(name: string, value: string, secret = false): Param {
   return secret ? { name, value, type: 'nvarchar', secret } : { name, value, type: 'nvarchar' };
@@ -75,6 +78,7 @@ function grantOn(kind: StatementKind, label: string, privileges: string, schema:
 export const oracle = {
   name: 'oracle',
   family: 'plsql',
+  stillConnectedErrors: [USER_CONNECTED],
 
   createUser(req: WithPassword, t: Target): Statement[] {
     return [
@@ -135,12 +139,13 @@ export const oracle = {
   listSessions(req: UserRef, t: Target): Statement {
     return query(
       "list the user's live sessions on every instance",
-      'SELECT sid AS id, serial# AS serial, inst_id AS instance FROM gv$session WHERE username = :username ORDER BY inst_id, sid',
+      // Sessions already marked KILLED are on their way out; killing them again only raises ORA-00031.
+      "SELECT sid AS id, serial# AS serial, inst_id AS instance FROM gv$session WHERE username = :username AND status <> 'KILLED' ORDER BY inst_id, sid",
       [user(req, t)],
     );
   },
 
-  killSession(req: SessionRef): Statement {
+  killSession(req: SessionRef & UserRef): Statement {
     const serial = sessionNumber(req.serial ?? -1);
     const instance = sessionNumber(req.instance ?? 1);
     return dynamic(
@@ -152,7 +157,7 @@ export const oracle = {
         { name: 'serial', value: serial, type: 'int' },
         { name: 'instance', value: instance, type: 'int' },
       ],
-      [SESSION_MISSING],
+      [SESSION_MISSING, SESSION_MARKED_FOR_KILL],
     );
   },
 

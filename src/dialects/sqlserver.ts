@@ -36,6 +36,8 @@ interface DynamicOptions {
   inMaster?: boolean;
   /** Parameters passed through to the inner statement (for queries). */
   passThrough?: Param[];
+  /** Server error numbers that mean "nothing to do" (the thing is already gone). */
+  tolerate?: number[];
 }
 
 /** A batch that builds `parts` server-side and runs it with sp_executesql. */
@@ -54,11 +56,14 @@ function dynamic(kind: StatementKind, label: string, parts: DynamicPart[], param
         .map((p) => `@${p.name} = @${p.name}`)
         .join(', ')};`
     : `EXEC ${options.inMaster ? 'master.' : ''}sys.sp_executesql @sql;`;
+  const run = options.tolerate?.length
+    ? `BEGIN TRY\n  ${exec}\nEND TRY\nBEGIN CATCH\n  IF ERROR_NUMBER() NOT IN (${options.tolerate.join(', ')}) THROW;\nEND CATCH;`
+    : exec;
   const lines = [
     ...(options.skipIf ? [`IF ${options.skipIf} RETURN;`] : []),
     `DECLARE @sql nvarchar(max) = ${expr};`,
     `IF @sql IS NULL THROW 50000, N'A name or password is longer than 128 characters; nothing was run.', 1;`,
-    exec,
+    run,
   ];
   return { kind, label, sql: lines.join('\n'), params: [...params, ...pass], dynamic: parts };
 }
@@ -66,6 +71,11 @@ function dynamic(kind: StatementKind, label: string, parts: DynamicPart[], param
 function query(label: string, sql: string, params: Param[]): Statement {
   return { kind: 'query', label, sql, params };
 }
+
+/** 6106: "Process ID %d is not an active process ID." */
+const PROCESS_NOT_ACTIVE = 6106;
+/** 15434: "Could not drop login as the user is currently logged in." (a killed session not yet gone) */
+const LOGIN_IN_USE = 15434;
 
 const LOGIN_MISSING = 'NOT EXISTS (SELECT 1 FROM sys.server_principals WHERE name = @username)';
 const USER_MISSING = 'NOT EXISTS (SELECT 1 FROM sys.database_principals WHERE name = @username)';
@@ -83,6 +93,7 @@ function tsqlDialect(name: Exclude<DialectName, 'oracle'>) {
   return {
     name,
     family: 'tsql',
+    stillConnectedErrors: [LOGIN_IN_USE],
 
     createUser(req: WithPassword, t: Target): Statement[] {
       const password = nvarchar('password', checkPassword(req), true);
@@ -218,16 +229,25 @@ function tsqlDialect(name: Exclude<DialectName, 'oracle'>) {
       );
     },
 
-    killSession(req: SessionRef): Statement {
-      // KILL takes no variables, so the number is formatted server-side from an int parameter;
-      // a session that ended meanwhile is skipped. KILL must not run inside a transaction.
-      return dynamic('kill session', `end session ${req.id}`, [text('KILL '), { number: 'session_id' }], [{ name: 'session_id', value: sessionNumber(req.id), type: 'int' }], {
-        skipIf: 'NOT EXISTS (SELECT 1 FROM sys.dm_exec_sessions WHERE session_id = @session_id)',
-      });
+    killSession(req: SessionRef & UserRef, t: Target): Statement {
+      // KILL takes no variables, so the number is formatted server-side from an int parameter.
+      // Session ids are reused at once: the guard checks the id still belongs to the user, and 6106
+      // (the session ended meanwhile) is nothing to do. KILL must not run inside a transaction.
+      return dynamic(
+        'kill session',
+        `end session ${req.id}`,
+        [text('KILL '), { number: 'session_id' }],
+        [{ name: 'session_id', value: sessionNumber(req.id), type: 'int' }, user(req, t)],
+        {
+          skipIf: 'NOT EXISTS (SELECT 1 FROM sys.dm_exec_sessions WHERE session_id = @session_id AND login_name = @username)',
+          tolerate: [PROCESS_NOT_ACTIVE],
+        },
+      );
     },
 
     dropUser(req: UserRef, t: Target): Statement[] {
-      const dropUser = dynamic('drop user', 'drop the database user', [text('DROP USER IF EXISTS '), ident('username')], [user(req, t)]);
+      // A guard rather than DROP USER IF EXISTS, which SQL Server 2014 does not know.
+      const dropUser = dynamic('drop user', 'drop the database user', [text('DROP USER '), ident('username')], [user(req, t)], { skipIf: USER_MISSING });
       if (contained) return [dropUser];
       return [dropUser, dynamic('drop login', 'drop the login', [text('DROP LOGIN '), ident('username')], [user(req, t)], { skipIf: LOGIN_MISSING })];
     },

@@ -61,7 +61,7 @@ const cases: Array<{ op: string; build: Build; sqlserver: string[]; azuresql: st
   },
   {
     op: 'killSession',
-    build: (d, n) => [d.killSession({ id: 53, serial: 4711, instance: 2 }, targets[n])],
+    build: (d, n) => [d.killSession({ id: 53, serial: 4711, instance: 2, username: userFor(n) }, targets[n])],
     sqlserver: ['KILL 53'],
     azuresql: ['KILL 53'],
     oracle: ["ALTER SYSTEM KILL SESSION '53,4711,@2' IMMEDIATE"],
@@ -69,8 +69,8 @@ const cases: Array<{ op: string; build: Build; sqlserver: string[]; azuresql: st
   {
     op: 'dropUser',
     build: (d, n) => d.dropUser(u(n), targets[n]),
-    sqlserver: ['DROP USER IF EXISTS [dbx_maria_k3x9]', 'DROP LOGIN [dbx_maria_k3x9]'],
-    azuresql: ['DROP USER IF EXISTS [dbx_maria_k3x9]'],
+    sqlserver: ['DROP USER [dbx_maria_k3x9]', 'DROP LOGIN [dbx_maria_k3x9]'],
+    azuresql: ['DROP USER [dbx_maria_k3x9]'],
     oracle: ['DROP USER "DBX_MARIA_K3X9" CASCADE'],
   },
   {
@@ -190,14 +190,34 @@ describe('statement shape', () => {
     expect(last?.sql).toContain('EXEC master.sys.sp_executesql @sql;');
   });
 
+  it('SQL Server kills a session only while it still belongs to the user, and tolerates 6106 (already ended)', () => {
+    const kill = dialects.sqlserver.killSession({ id: 53, username: 'dbx_maria_k3x9' }, targets.sqlserver);
+    expect(kill.sql.split('\n')[0]).toBe(
+      'IF NOT EXISTS (SELECT 1 FROM sys.dm_exec_sessions WHERE session_id = @session_id AND login_name = @username) RETURN;',
+    );
+    expect(kill.sql).toContain('IF ERROR_NUMBER() NOT IN (6106) THROW;');
+    expect(kill.params).toEqual([
+      { name: 'session_id', value: 53, type: 'int' },
+      { name: 'username', value: 'dbx_maria_k3x9', type: 'nvarchar' },
+    ]);
+  });
+
+  it('Oracle lists only sessions not already marked KILLED', () => {
+    expect(dialects.oracle.listSessions({ username: 'DBX_A' }, targets.oracle).sql).toContain("status <> 'KILLED'");
+  });
+
   it.each([
+    ['dropUser', 'IF NOT EXISTS (SELECT 1 FROM sys.database_principals WHERE name = @username) RETURN;'],
     ['blockLogin', 'IF NOT EXISTS (SELECT 1 FROM sys.server_principals WHERE name = @username) RETURN;'],
     ['dropLogin', 'IF NOT EXISTS (SELECT 1 FROM sys.server_principals WHERE name = @username) RETURN;'],
-  ])('SQL Server %s does nothing when the login is already gone', (op, guard) => {
+  ])('SQL Server %s does nothing when the principal is already gone', (op, guard) => {
+    const u = { username: 'dbx_maria_k3x9' };
     const statements =
       op === 'blockLogin'
-        ? dialects.sqlserver.blockLogin({ username: 'dbx_maria_k3x9' }, targets.sqlserver)
-        : dialects.sqlserver.dropUser({ username: 'dbx_maria_k3x9' }, targets.sqlserver).slice(1);
+        ? dialects.sqlserver.blockLogin(u, targets.sqlserver)
+        : op === 'dropUser'
+          ? dialects.sqlserver.dropUser(u, targets.sqlserver)
+          : dialects.sqlserver.dropUser(u, targets.sqlserver).slice(1);
     expect(statements[0]?.sql.split('\n')[0]).toBe(guard);
   });
 
@@ -216,14 +236,14 @@ describe('statement shape', () => {
   });
 
   it('the Oracle session kill binds numbers and tolerates a session that ended (ORA-00030)', () => {
-    const kill = dialects.oracle.killSession({ id: 53, serial: 4711, instance: 2 }, targets.oracle);
+    const kill = dialects.oracle.killSession({ id: 53, serial: 4711, instance: 2, username: 'DBX_MARIA_K3X9' }, targets.oracle);
     expect(kill.params.map((p) => [p.name, p.value, p.type])).toEqual([
       ['sid', 53, 'int'],
       ['serial', 4711, 'int'],
       ['instance', 2, 'int'],
     ]);
     expect(kill.sql).toContain('TO_CHAR(:sid)');
-    expect(kill.sql).toContain('IF SQLCODE NOT IN (-30)');
+    expect(kill.sql).toContain('IF SQLCODE NOT IN (-30, -31)');
   });
 
   it('the Oracle entity lookup returns its rows through a REF CURSOR, binding the entity name', () => {

@@ -29,7 +29,7 @@ export function catalog(name: DialectName): Emitted[] {
   add('grantObject', d.grantObject({ username, object: 'OSUSR_ABC_ORDER', privileges: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] }, t));
   add('blockLogin', d.blockLogin({ username }, t));
   add('listSessions', d.listSessions({ username }, t));
-  add('killSession', d.killSession({ id: 53, serial: 4711, instance: 2 }, t));
+  add('killSession', d.killSession({ id: 53, serial: 4711, instance: 2, username }, t));
   add('dropUser', d.dropUser({ username }, t));
   add('setPassword', d.setPassword({ username, password: PASSWORD }, t));
   add('userExists', d.userExists({ username }, t));

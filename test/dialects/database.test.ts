@@ -12,7 +12,7 @@ const password = 'Xy3-abc.def_GHI9';
 
 function setup(name: DialectName, responder?: DryRunResponder) {
   const executor = dryRunExecutor(responder);
-  const db = createDatabase({ dialect: dialects[name], executor, target: targets[name] });
+  const db = createDatabase({ dialect: dialects[name], executor, target: targets[name], dropRetry: { attempts: 3, delayMs: 0 } });
   return { db, executor, username: userFor(name) };
 }
 
@@ -110,6 +110,41 @@ describe.each(names)('%s', (name) => {
     expect(report.sessionsEnded).toBe(1);
     expect(report.steps.filter((s) => s.error).map((s) => s.error?.message)).toEqual(['cannot block', 'cannot kill']);
     expect(kinds(executor.statements).at(-1)).toMatch(/^drop/);
+  });
+
+  it('retries a drop refused because a killed session has not gone yet, and reports only the last attempt', async () => {
+    const code = dialects[name].stillConnectedErrors[0]!;
+    let refusals = 2;
+    const { db, executor, username } = setup(name, (s) => {
+      if (s.kind === dialects[name].dropUser({ username: userFor(name) }, targets[name]).at(-1)!.kind && refusals-- > 0) {
+        throw new DatabaseError('db_error', 'still connected', { serverCode: code });
+      }
+      return [];
+    });
+    const report = await db.revokeUser({ username });
+    expect(report.complete).toBe(true);
+    expect(executor.statements.filter((s) => s.kind.startsWith('drop')).length).toBe(dialects[name].dropUser({ username }, targets[name]).length + 2);
+    expect(report.steps.filter((s) => s.step.startsWith('drop')).length).toBe(dialects[name].dropUser({ username }, targets[name]).length);
+  });
+
+  it('gives up on a drop after the configured attempts and reports it', async () => {
+    const code = dialects[name].stillConnectedErrors[0]!;
+    const { db, executor, username } = setup(name, (s) => {
+      if (s.kind.startsWith('drop')) throw new DatabaseError('db_error', 'still connected', { serverCode: code });
+      return [];
+    });
+    const report = await db.revokeUser({ username });
+    expect(report.complete).toBe(false);
+    expect(executor.statements.filter((s) => s.kind.startsWith('drop')).length).toBe(3 * dialects[name].dropUser({ username }, targets[name]).length);
+  });
+
+  it('does not retry a drop that failed for another reason', async () => {
+    const { db, executor, username } = setup(name, (s) => {
+      if (s.kind === 'drop user') throw new DatabaseError('db_error', 'no', { serverCode: 15138 });
+      return [];
+    });
+    await db.revokeUser({ username });
+    expect(executor.statements.filter((s) => s.kind === 'drop user')).toHaveLength(1);
   });
 
   it('reports a malformed session row as a failed step instead of stopping', async () => {

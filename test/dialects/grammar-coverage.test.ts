@@ -91,7 +91,8 @@ function parser(name: DialectName) {
 function expectedOuter(statement: Statement, name: DialectName): string[] {
   if (name === 'oracle') return statement.sql.startsWith('BEGIN') ? ['anonymous_block'] : ['select_statement'];
   if (!statement.dynamic) return ['select_statement'];
-  return [...(statement.sql.startsWith('IF ') ? ['if_statement'] : []), 'declare_statement', 'if_statement', 'execute_statement'];
+  const run = statement.sql.includes('BEGIN TRY') ? 'try_catch_statement' : 'execute_statement';
+  return [...(statement.sql.startsWith('IF ') ? ['if_statement'] : []), 'declare_statement', 'if_statement', run];
 }
 
 const gapsSeen = new Set<string>();

@@ -96,9 +96,18 @@ describe('mssql executor over TDS', () => {
     const db = await open('sqlserver', (req) => (req.sql.includes('FROM sys.dm_exec_sessions WHERE login_name') ? rows(['id'], [[53], [61]]) : {}));
     const report = await db.revokeUser({ username });
     expect(report).toMatchObject({ complete: true, sessionsEnded: 2 });
-    expect(sent().map(verb)).toEqual(['ALTER LOGIN', 'SELECT session_id AS id FROM sys.dm_exec', 'KILL', 'KILL', 'DROP USER IF EXISTS', 'DROP LOGIN']);
+    expect(sent().map(verb)).toEqual(['ALTER LOGIN', 'SELECT session_id AS id FROM sys.dm_exec', 'KILL', 'KILL', 'DROP USER', 'DROP LOGIN']);
     const kills = sent().filter((r) => r.sql.includes("N'KILL '"));
-    expect(kills.map((r) => r.params)).toEqual([[{ name: 'session_id', value: 53 }], [{ name: 'session_id', value: 61 }]]);
+    expect(kills.map((r) => r.params)).toEqual([
+      [
+        { name: 'session_id', value: 53 },
+        { name: 'username', value: username },
+      ],
+      [
+        { name: 'session_id', value: 61 },
+        { name: 'username', value: username },
+      ],
+    ]);
     expect(kills.every((r) => r.transactionDescriptor === 0n)).toBe(true);
     expect(server?.requests.some((r) => /BEGIN TRAN/i.test(r.sql))).toBe(false);
     expect(sent()[0]?.sql).toContain("N' DISABLE'");
@@ -117,7 +126,7 @@ describe('mssql executor over TDS', () => {
     expect(report.steps.filter((s) => s.error).map((s) => [s.step, s.error?.serverCode, s.error?.message])).toEqual([
       ['kill session', 6107, 'SQL Server refused "end session 53": Only user processes can be killed. (error 6107).'],
     ]);
-    expect(sent().slice(-3).map(verb)).toEqual(['KILL', 'DROP USER IF EXISTS', 'DROP LOGIN']);
+    expect(sent().slice(-3).map(verb)).toEqual(['KILL', 'DROP USER', 'DROP LOGIN']);
   });
 
   it('never lets the password into an error, even when the server echoes it, and drops the half-made login', async () => {
@@ -135,7 +144,7 @@ describe('mssql executor over TDS', () => {
     expect(error.message).toMatch(/^SQL Server refused "create database user for the login": Password validation failed for '\*{8}'\. \*{8} is too simple\./);
     expect(error.message).toMatch(/dropped again\.$/);
     for (const text of [error.message, error.stack ?? '', JSON.stringify(error), String(error.cause)]) expect(text).not.toContain(password);
-    expect(sent().map(verb)).toEqual(['CREATE LOGIN', 'CREATE USER', 'ALTER LOGIN', 'SELECT session_id AS id FROM sys.dm_exec', 'DROP USER IF EXISTS', 'DROP LOGIN']);
+    expect(sent().map(verb)).toEqual(['CREATE LOGIN', 'CREATE USER', 'ALTER LOGIN', 'SELECT session_id AS id FROM sys.dm_exec', 'DROP USER', 'DROP LOGIN']);
   });
 
   it('Azure SQL: a contained user, no server-level grant, DENY CONNECT to block', async () => {
@@ -150,7 +159,7 @@ describe('mssql executor over TDS', () => {
       'GRANT VIEW DATABASE STATE TO',
       'DENY CONNECT TO',
       'SELECT session_id AS id FROM sys.dm_exec',
-      'DROP USER IF EXISTS',
+      'DROP USER',
     ]);
     expect(verbs.some((v) => v.startsWith('CREATE LOGIN') || v.includes('SERVER STATE'))).toBe(false);
     expect(sent().some((r) => r.sql.includes("N'DENY CONNECT TO '"))).toBe(true);
