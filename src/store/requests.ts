@@ -1,0 +1,463 @@
+// Access requests and their lifecycle: the state machine, and the repository that moves a request through it atomically with its audit entry.
+import { randomBytes } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import type { Clock } from '../clock.js';
+import { AppError } from '../errors.js';
+import { assertNoSecretKeys, type AuditLog } from './audit.js';
+import { isSqliteError } from './sqlite-errors.js';
+
+export type RequestState =
+  | 'pending'
+  | 'approved'
+  | 'provisioning'
+  | 'active'
+  | 'revoking'
+  | 'revoked'
+  | 'denied'
+  | 'expired'
+  | 'failed';
+
+// Permanent and interop requests come later: the kind column's CHECK lists the kinds, and a migration extends it.
+export type RequestKind = 'temporary';
+export type Access = 'readwrite' | 'readonly' | 'interop';
+
+export const REQUEST_STATES: readonly RequestState[] = Object.freeze([
+  'pending',
+  'approved',
+  'provisioning',
+  'active',
+  'revoking',
+  'revoked',
+  'denied',
+  'expired',
+  'failed',
+] as const);
+
+/** States in which a request still holds (or may soon hold) a database user: at most one per person, environment and kind. */
+export const OPEN_STATES: readonly RequestState[] = Object.freeze(['pending', 'approved', 'provisioning', 'active', 'revoking'] as const);
+
+/**
+ * The state machine: the states each state may move to. `active → active` is an extension (a new
+ * expiresAt); `revoking → revoking` records another revocation attempt. failed, denied, expired and
+ * revoked are terminal. There is no way back from revoking to active: once revocation started, the
+ * user may already be unable to log in, so an extension would promise access that no longer exists.
+ */
+export const TRANSITIONS: Readonly<Record<RequestState, readonly RequestState[]>> = Object.freeze({
+  pending: Object.freeze(['approved', 'denied', 'expired', 'failed'] as const),
+  approved: Object.freeze(['provisioning', 'failed'] as const),
+  provisioning: Object.freeze(['active', 'failed'] as const),
+  active: Object.freeze(['revoking', 'active'] as const),
+  revoking: Object.freeze(['revoked', 'revoking'] as const),
+  revoked: Object.freeze([] as const),
+  denied: Object.freeze([] as const),
+  expired: Object.freeze([] as const),
+  failed: Object.freeze([] as const),
+});
+
+export interface AccessRequest {
+  /** 'r_' + 10 random base32 characters. */
+  id: string;
+  kind: RequestKind;
+  env: string;
+  /** Slack user id. */
+  requester: string;
+  /** Display name at request time. */
+  requesterName: string;
+  access: Access;
+  /** Requested lifetime. */
+  durationMs: number;
+  reason: string;
+  state: RequestState;
+  /** Database username, set when provisioning starts (before the CREATE), so a crash can be reconciled. */
+  username: string | null;
+  /** The requester chose the password (the password itself is never stored). */
+  ownPassword: boolean;
+  breakGlass: boolean;
+  /** Milliseconds since the epoch, from the Clock. */
+  createdAt: number;
+  updatedAt: number;
+  decidedBy: string | null;
+  decidedAt: number | null;
+  decisionReason: string | null;
+  activatedAt: number | null;
+  expiresAt: number | null;
+  /** The approval message, to update it later. */
+  approvalChannel: string | null;
+  approvalTs: string | null;
+  /** Last failure, a sentence (never a password). */
+  error: string | null;
+}
+
+export interface NewRequest {
+  kind: RequestKind;
+  env: string;
+  requester: string;
+  requesterName: string;
+  access: Access;
+  durationMs: number;
+  reason: string;
+  ownPassword: boolean;
+  breakGlass: boolean;
+}
+
+type SettableField =
+  | 'username'
+  | 'decidedBy'
+  | 'decidedAt'
+  | 'decisionReason'
+  | 'activatedAt'
+  | 'expiresAt'
+  | 'error'
+  | 'approvalChannel'
+  | 'approvalTs';
+
+/** Fields a transition may change along with the state. */
+type Changes = Partial<Pick<AccessRequest, SettableField>>;
+
+const SETTABLE_FIELDS: readonly SettableField[] = [
+  'username',
+  'decidedBy',
+  'decidedAt',
+  'decisionReason',
+  'activatedAt',
+  'expiresAt',
+  'error',
+  'approvalChannel',
+  'approvalTs',
+];
+
+export interface Transition {
+  from: readonly RequestState[];
+  to: RequestState;
+  /** Slack user id, or 'bot' / 'scheduler'. */
+  actor: string;
+  /** Fields to change with the state; a field left out (or undefined) keeps its value, null clears it. */
+  set?: Changes;
+  /** Extra audit detail (JSON-serializable, no secrets). */
+  detail?: Record<string, unknown>;
+}
+
+export interface RequestRepository {
+  /**
+   * Inserts a pending request and its 'requested' audit entry atomically. Throws AppError('conflict')
+   * naming the open request when the requester already has an open request of that kind in that
+   * environment (enforced by a partial UNIQUE index, so two concurrent creates cannot both succeed).
+   */
+  create(input: NewRequest, actor: string): AccessRequest;
+  get(id: string): AccessRequest | undefined;
+  /**
+   * Atomically moves `id` from one of `from` to `to`, applies `set`, bumps updatedAt and appends an
+   * audit entry with action `'state:' + to` and detail `{ ...t.detail, from, changes: t.set }`.
+   * Returns the updated request, or undefined when the request is not in one of `from` (someone
+   * else moved it first: a double click, a second approver); nothing is written then. Throws
+   * AppError('internal') for a transition TRANSITIONS forbids, whatever the current state, and
+   * AppError('not_found') when no request has this id.
+   */
+  transition(id: string, t: Transition): AccessRequest | undefined;
+  /** Non-state fields that change without a transition (the approval message's ts once posted). Bumps updatedAt; not audited; AppError('not_found') for an unknown id. */
+  setApprovalMessage(id: string, channel: string, ts: string): void;
+  /** The open request (OPEN_STATES) of this requester, kind and environment, if any. */
+  findOpen(env: string, requester: string, kind: RequestKind): AccessRequest | undefined;
+  /** By requester, newest first, optionally only some states. */
+  listByRequester(requester: string, states?: readonly RequestState[]): AccessRequest[];
+  /** All requests in the given states, oldest first (for approvers' lists, reconciliation). */
+  listInStates(states: readonly RequestState[]): AccessRequest[];
+  /** Active requests whose expiresAt <= at, soonest first, at most `limit`. */
+  listExpiring(at: number, limit: number): AccessRequest[];
+}
+
+interface RequestRow {
+  id: string;
+  kind: RequestKind;
+  env: string;
+  requester: string;
+  requester_name: string;
+  access: Access;
+  duration_ms: number;
+  reason: string;
+  state: RequestState;
+  username: string | null;
+  requester_chose_credential: 0 | 1;
+  break_glass: 0 | 1;
+  created_at: number;
+  updated_at: number;
+  decided_by: string | null;
+  decided_at: number | null;
+  decision_reason: string | null;
+  activated_at: number | null;
+  expires_at: number | null;
+  approval_channel: string | null;
+  approval_ts: string | null;
+  error: string | null;
+}
+
+function toRequest(row: RequestRow): AccessRequest {
+  return {
+    id: row.id,
+    kind: row.kind,
+    env: row.env,
+    requester: row.requester,
+    requesterName: row.requester_name,
+    access: row.access,
+    durationMs: row.duration_ms,
+    reason: row.reason,
+    state: row.state,
+    username: row.username,
+    ownPassword: row.requester_chose_credential === 1,
+    breakGlass: row.break_glass === 1,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    decidedBy: row.decided_by,
+    decidedAt: row.decided_at,
+    decisionReason: row.decision_reason,
+    activatedAt: row.activated_at,
+    expiresAt: row.expires_at,
+    approvalChannel: row.approval_channel,
+    approvalTs: row.approval_ts,
+    error: row.error,
+  };
+}
+
+// RFC 4648 base32, lower case: ids are read and typed in Slack (`/dbuser delete r_…`), where case is a nuisance.
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+
+/**
+ * 'r_' + 10 random base32 characters (50 bits). 256 is a multiple of 32, so masking a byte keeps
+ * the characters uniform. A collision is left to the primary key to refuse: at 50 bits it does not
+ * happen at this bot's volume.
+ */
+function newRequestId(): string {
+  return `r_${Array.from(randomBytes(10), (byte) => BASE32[byte & 31]).join('')}`;
+}
+
+/** Throws AppError('internal') unless every `from → to` is in TRANSITIONS: a forbidden move is a bug, whatever the current state. */
+function assertAllowed(t: Transition): void {
+  if (t.from.length === 0) {
+    throw new AppError('internal', `A transition to ${t.to} must name at least one state it starts from.`);
+  }
+  const forbidden = t.from.filter((from) => !TRANSITIONS[from]?.includes(t.to));
+  if (forbidden.length > 0) {
+    throw new AppError('internal', `The request state machine forbids ${forbidden.map((from) => `${from} → ${t.to}`).join(', ')}.`);
+  }
+  const unknown = Object.keys(t.set ?? {}).filter((key) => !(SETTABLE_FIELDS as readonly string[]).includes(key));
+  if (unknown.length > 0) {
+    throw new AppError('internal', `A transition cannot set ${unknown.join(', ')}.`);
+  }
+}
+
+/** A CHECK or NOT NULL refusal is a caller bug (say, active without expiresAt): an AppError with the constraint named. */
+function refusal(err: unknown, what: string): unknown {
+  if (isSqliteError(err, 'SQLITE_CONSTRAINT_CHECK', 'SQLITE_CONSTRAINT_NOTNULL')) {
+    return new AppError('internal', `The state database refused ${what}: ${err.message}.`, { cause: err });
+  }
+  return err;
+}
+
+interface InsertParams {
+  id: string;
+  kind: RequestKind;
+  env: string;
+  requester: string;
+  requesterName: string;
+  access: Access;
+  durationMs: number;
+  reason: string;
+  ownPassword: 0 | 1;
+  breakGlass: 0 | 1;
+  now: number;
+}
+
+interface UpdateParams {
+  id: string;
+  expected: RequestState;
+  state: RequestState;
+  updatedAt: number;
+  username: string | null;
+  decidedBy: string | null;
+  decidedAt: number | null;
+  decisionReason: string | null;
+  activatedAt: number | null;
+  expiresAt: number | null;
+  error: string | null;
+  approvalChannel: string | null;
+  approvalTs: string | null;
+}
+
+/** The request repository over an open, migrated database; statements and transactions are prepared here, once. */
+export function createRequestRepository(db: Database.Database, clock: Clock, audit: AuditLog): RequestRepository {
+  // The open-state list is spelled out from OPEN_STATES so the planner can match the partial index's WHERE.
+  const openList = OPEN_STATES.map((state) => `'${state}'`).join(', ');
+
+  const insert = db.prepare<InsertParams, RequestRow>(
+    `INSERT INTO requests (id, kind, env, requester, requester_name, access, duration_ms, reason, state,
+       requester_chose_credential, break_glass, created_at, updated_at)
+     VALUES (@id, @kind, @env, @requester, @requesterName, @access, @durationMs, @reason, 'pending',
+       @ownPassword, @breakGlass, @now, @now)
+     RETURNING *`,
+  );
+  const byId = db.prepare<[string], RequestRow>('SELECT * FROM requests WHERE id = ?');
+  const open = db.prepare<[string, string, string], RequestRow>(
+    `SELECT * FROM requests WHERE env = ? AND requester = ? AND kind = ? AND state IN (${openList})`,
+  );
+  const update = db.prepare<UpdateParams, RequestRow>(
+    `UPDATE requests SET state = @state, updated_at = @updatedAt, username = @username, decided_by = @decidedBy,
+       decided_at = @decidedAt, decision_reason = @decisionReason, activated_at = @activatedAt,
+       expires_at = @expiresAt, error = @error, approval_channel = @approvalChannel, approval_ts = @approvalTs
+     WHERE id = @id AND state = @expected
+     RETURNING *`,
+  );
+  const approvalMessage = db.prepare<[string, string, number, string]>(
+    'UPDATE requests SET approval_channel = ?, approval_ts = ?, updated_at = ? WHERE id = ?',
+  );
+  // rowid breaks ties between requests created in the same millisecond: it follows insertion order.
+  const byRequester = db.prepare<[string], RequestRow>(
+    'SELECT * FROM requests WHERE requester = ? ORDER BY created_at DESC, rowid DESC',
+  );
+  // States arrive as a JSON array, so one prepared statement serves any list of states.
+  const byRequesterInStates = db.prepare<[string, string], RequestRow>(
+    `SELECT * FROM requests WHERE requester = ? AND state IN (SELECT value FROM json_each(?))
+     ORDER BY created_at DESC, rowid DESC`,
+  );
+  const inStates = db.prepare<[string], RequestRow>(
+    'SELECT * FROM requests WHERE state IN (SELECT value FROM json_each(?)) ORDER BY created_at, rowid',
+  );
+  const expiring = db.prepare<[number, number], RequestRow>(
+    `SELECT * FROM requests WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at, rowid LIMIT ?`,
+  );
+
+  function findOpen(env: string, requester: string, kind: RequestKind): AccessRequest | undefined {
+    const row = open.get(env, requester, kind);
+    return row && toRequest(row);
+  }
+
+  function conflict(existing: AccessRequest, input: NewRequest, cause?: unknown): AppError {
+    return new AppError(
+      'conflict',
+      `${input.requesterName} already has an open ${input.kind} request in ${input.env}: ${existing.id} (${existing.state}). ` +
+        'Wait for it to end, or delete it, before asking again.',
+      { cause },
+    );
+  }
+
+  const createTx = db.transaction((input: NewRequest, actor: string): AccessRequest => {
+    const existing = findOpen(input.env, input.requester, input.kind);
+    if (existing) throw conflict(existing, input);
+    let row: RequestRow | undefined;
+    try {
+      row = insert.get({
+        id: newRequestId(),
+        kind: input.kind,
+        env: input.env,
+        requester: input.requester,
+        requesterName: input.requesterName,
+        access: input.access,
+        durationMs: input.durationMs,
+        reason: input.reason,
+        ownPassword: input.ownPassword ? 1 : 0,
+        breakGlass: input.breakGlass ? 1 : 0,
+        now: clock.now(),
+      });
+    } catch (err) {
+      // The index is the last word: a writer that bypassed findOpen (another process, a hand-made row) loses here.
+      if (isSqliteError(err, 'SQLITE_CONSTRAINT_UNIQUE')) {
+        const winner = findOpen(input.env, input.requester, input.kind);
+        if (winner) throw conflict(winner, input, err);
+      }
+      throw refusal(err, `a new ${input.kind} request in ${input.env}`);
+    }
+    if (row === undefined) throw new AppError('internal', 'The state database did not return the request it inserted.');
+    const request = toRequest(row);
+    audit.append({
+      actor,
+      action: 'requested',
+      requestId: request.id,
+      env: request.env,
+      // No `ownPassword` key: the secret-key guard refuses anything named like a password, even a flag.
+      detail: { kind: request.kind, access: request.access, durationMs: request.durationMs, breakGlass: request.breakGlass, reason: request.reason },
+    });
+    return request;
+  });
+
+  const transitionTx = db.transaction((id: string, t: Transition): AccessRequest | undefined => {
+    const row = byId.get(id);
+    if (row === undefined) throw new AppError('not_found', `There is no request ${id}.`);
+    const current = toRequest(row);
+    if (!t.from.includes(current.state)) return undefined;
+
+    const now = clock.now();
+    // assertAllowed checked every key is settable; undefined means "leave as is", as in a spread of options.
+    const changes = Object.fromEntries(Object.entries(t.set ?? {}).filter(([, value]) => value !== undefined)) as Changes;
+    const merged = { ...current, ...changes };
+    let updated: RequestRow | undefined;
+    try {
+      updated = update.get({
+        id,
+        expected: current.state,
+        state: t.to,
+        updatedAt: now,
+        username: merged.username,
+        decidedBy: merged.decidedBy,
+        decidedAt: merged.decidedAt,
+        decisionReason: merged.decisionReason,
+        activatedAt: merged.activatedAt,
+        expiresAt: merged.expiresAt,
+        error: merged.error,
+        approvalChannel: merged.approvalChannel,
+        approvalTs: merged.approvalTs,
+      });
+    } catch (err) {
+      throw refusal(err, `moving request ${id} from ${current.state} to ${t.to}`);
+    }
+    // The immediate transaction holds the write lock since the read above, so the row cannot have moved.
+    if (updated === undefined) throw new AppError('internal', `Request ${id} changed during its own transaction.`);
+    audit.append({
+      actor: t.actor,
+      action: `state:${t.to}`,
+      requestId: id,
+      env: current.env,
+      detail: { ...t.detail, from: current.state, ...(Object.keys(changes).length > 0 ? { changes } : {}) },
+    });
+    return toRequest(updated);
+  });
+
+  return {
+    create(input, actor) {
+      return createTx.immediate(input, actor);
+    },
+
+    get(id) {
+      const row = byId.get(id);
+      return row && toRequest(row);
+    },
+
+    transition(id, t) {
+      // Both checks run before the transaction opens: a bug must not write, nor wait for the lock.
+      assertAllowed(t);
+      if (t.detail !== undefined) assertNoSecretKeys(t.detail);
+      return transitionTx.immediate(id, t);
+    },
+
+    setApprovalMessage(id, channel, ts) {
+      const { changes } = approvalMessage.run(channel, ts, clock.now(), id);
+      if (changes === 0) throw new AppError('not_found', `There is no request ${id}.`);
+    },
+
+    findOpen,
+
+    listByRequester(requester, states) {
+      const rows = states === undefined ? byRequester.all(requester) : byRequesterInStates.all(requester, JSON.stringify(states));
+      return rows.map(toRequest);
+    },
+
+    listInStates(states) {
+      return inStates.all(JSON.stringify(states)).map(toRequest);
+    },
+
+    listExpiring(at, limit) {
+      if (!(Number.isInteger(limit) && limit > 0)) {
+        throw new AppError('internal', `An expiry list limit must be a positive whole number, not ${limit}.`);
+      }
+      return expiring.all(at, limit).map(toRequest);
+    },
+  };
+}

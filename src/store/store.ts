@@ -1,0 +1,208 @@
+// The bot's state in SQLite: opens the one better-sqlite3 handle, applies migrations, and hands out the repositories and a transaction helper.
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { systemClock, type Clock } from '../clock.js';
+import { AppError } from '../errors.js';
+import { createAuditLog, type AuditLog } from './audit.js';
+import { createRequestRepository, type RequestRepository } from './requests.js';
+import { isSqliteError } from './sqlite-errors.js';
+
+export interface Store {
+  requests: RequestRepository;
+  audit: AuditLog;
+  /**
+   * Runs fn in one SQLite transaction (better-sqlite3's db.transaction; immediate mode, so the write
+   * lock is taken at the start and a read-then-write inside cannot be overtaken). Repository calls
+   * inside join it through savepoints. fn must be synchronous: better-sqlite3 commits when it returns.
+   */
+  transaction<T>(fn: () => T): T;
+  close(): void;
+}
+
+/**
+ * The schema, one migration per entry, applied in order and never edited once released: version N
+ * is MIGRATIONS[N - 1]. Tables are STRICT (types enforced) and every enumerated column has a CHECK;
+ * SQLite cannot alter a CHECK, so extending one (a new request kind) is a table rebuild in a new
+ * migration — create requests_new, copy, drop, rename, recreate the indexes — which
+ * applyMigrations allows by turning foreign keys off around it (https://sqlite.org/lang_altertable.html#otheralter).
+ */
+export const MIGRATIONS: readonly string[] = Object.freeze([
+  `
+  CREATE TABLE requests (
+    id TEXT PRIMARY KEY CHECK (id GLOB 'r_*'),
+    kind TEXT NOT NULL CHECK (kind IN ('temporary')),
+    env TEXT NOT NULL CHECK (env <> ''),
+    requester TEXT NOT NULL CHECK (requester <> ''),
+    requester_name TEXT NOT NULL,
+    access TEXT NOT NULL CHECK (access IN ('readwrite', 'readonly', 'interop')),
+    duration_ms INTEGER NOT NULL CHECK (duration_ms > 0),
+    reason TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'provisioning', 'active', 'revoking', 'revoked', 'denied', 'expired', 'failed')),
+    username TEXT,
+    requester_chose_credential INTEGER NOT NULL CHECK (requester_chose_credential IN (0, 1)),
+    break_glass INTEGER NOT NULL CHECK (break_glass IN (0, 1)),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    decided_by TEXT,
+    decided_at INTEGER,
+    decision_reason TEXT,
+    activated_at INTEGER,
+    expires_at INTEGER,
+    approval_channel TEXT,
+    approval_ts TEXT,
+    error TEXT,
+    -- The username is recorded before the CREATE, so after a crash reconciliation knows whom to look for.
+    CHECK (state NOT IN ('provisioning', 'active', 'revoking') OR username IS NOT NULL),
+    -- An active user without an expiry would never be revoked.
+    CHECK (state <> 'active' OR expires_at IS NOT NULL)
+  ) STRICT;
+
+  -- One open request per person, environment and kind, even with two writers racing. Keep the list equal to OPEN_STATES.
+  CREATE UNIQUE INDEX requests_one_open ON requests (env, requester, kind)
+    WHERE state IN ('pending', 'approved', 'provisioning', 'active', 'revoking');
+  CREATE INDEX requests_expiry ON requests (state, expires_at);
+  CREATE INDEX requests_by_requester ON requests (requester, created_at);
+  CREATE INDEX requests_by_state ON requests (state, created_at);
+
+  CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL CHECK (actor <> ''),
+    action TEXT NOT NULL CHECK (action <> ''),
+    request_id TEXT REFERENCES requests (id),
+    env TEXT,
+    detail TEXT CHECK (detail IS NULL OR json_valid(detail))
+  ) STRICT;
+  CREATE INDEX audit_log_by_request ON audit_log (request_id);
+  CREATE INDEX audit_log_by_env ON audit_log (env);
+  CREATE INDEX audit_log_by_at ON audit_log (at);
+
+  -- An audit log that can be edited proves nothing.
+  CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+  CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+  `,
+]);
+
+/**
+ * Applies the migrations `db` has not seen yet, all in one immediate transaction: two processes
+ * opening the same new file cannot both apply a version, and a failing migration leaves the file
+ * as it was. Returns the versions applied. Exported for tests; openStore is the way in.
+ */
+export function applyMigrations(db: Database.Database, migrations: readonly string[], now: number): number[] {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT');
+  const current = db.prepare<[], number>('SELECT coalesce(max(version), 0) FROM schema_migrations').pluck();
+  const record = db.prepare<[number, number]>('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)');
+  const violations = db.prepare('PRAGMA foreign_key_check');
+
+  const migrate = db.transaction((): number[] => {
+    const from = current.get() ?? 0;
+    if (from > migrations.length) {
+      throw new AppError(
+        'internal',
+        `The state database ${db.name} has schema version ${from}, newer than this bot knows (${migrations.length}): ` +
+          'run the newer version of the bot, or set DBACCESS_DB to another file.',
+      );
+    }
+    const applied: number[] = [];
+    for (let version = from + 1; version <= migrations.length; version++) {
+      db.exec(migrations[version - 1] ?? '');
+      record.run(version, now);
+      applied.push(version);
+    }
+    // Foreign keys are off while migrating (a rebuild drops a referenced table): check them before committing.
+    if (applied.length > 0 && violations.all().length > 0) {
+      throw new AppError('internal', `Migration to schema version ${migrations.length} left rows pointing at missing rows.`);
+    }
+    return applied;
+  });
+
+  // PRAGMA foreign_keys is a no-op inside a transaction, so it is switched around it.
+  const foreignKeys = db.pragma('foreign_keys', { simple: true }) === 1;
+  db.pragma('foreign_keys = OFF');
+  try {
+    return migrate.immediate();
+  } finally {
+    if (foreignKeys) db.pragma('foreign_keys = ON');
+  }
+}
+
+/** Why the file at `path` could not be opened, as a sentence that says what to do. */
+function openError(path: string, err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const problem = isSqliteError(err, 'SQLITE_NOTADB')
+    ? 'the file is not a SQLite database'
+    : isSqliteError(err, 'SQLITE_CORRUPT')
+      ? 'the database file is damaged'
+      : err instanceof Error
+        ? err.message
+        : String(err);
+  return new AppError(
+    'internal',
+    `Cannot open the state database ${path}: ${problem}. Check DBACCESS_DB: it must name the bot's SQLite file, or a new path to start empty.`,
+    { cause: err },
+  );
+}
+
+/**
+ * Opens (creating if needed) the SQLite file at `path`, or an in-memory database for ':memory:',
+ * and brings its schema up to date. The returned Store owns the handle until close().
+ */
+export function openStore(path: string, options: { clock?: Clock } = {}): Store {
+  const clock = options.clock ?? systemClock;
+  const memory = path === ':memory:';
+  if (!memory) {
+    const folder = dirname(resolve(path));
+    try {
+      mkdirSync(folder, { recursive: true });
+    } catch (err) {
+      throw new AppError(
+        'internal',
+        `Cannot create the folder ${folder} for the state database ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}. ` +
+          'Create it with write access for the bot, or set DBACCESS_DB to a path the bot can write.',
+        { cause: err },
+      );
+    }
+  }
+
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path);
+    // WAL: readers do not block the writer and a crash loses no committed transaction; no-op in memory.
+    db.pragma('journal_mode = WAL');
+    // A second process (a migration, an operator's sqlite3 shell) may hold the lock briefly: wait rather than fail.
+    db.pragma('busy_timeout = 5000');
+    db.pragma('foreign_keys = ON');
+    applyMigrations(db, MIGRATIONS, clock.now());
+  } catch (err) {
+    db?.close();
+    throw openError(path, err);
+  }
+  const handle = db;
+
+  const audit = createAuditLog(handle, clock);
+  const requests = createRequestRepository(handle, clock, audit);
+  const run = handle.transaction((fn: () => unknown): unknown => {
+    const result = fn();
+    // An async fn would run its awaits after the commit, outside the transaction: refuse it, and roll back.
+    if (result instanceof Promise) {
+      result.catch(() => {});
+      throw new AppError('internal', 'store.transaction needs a synchronous function: better-sqlite3 commits when it returns.');
+    }
+    return result;
+  });
+
+  return {
+    requests,
+    audit,
+    transaction<T>(fn: () => T): T {
+      // The generic is erased by better-sqlite3's types; run returns exactly what fn returned.
+      return run.immediate(fn) as T;
+    },
+    close() {
+      if (handle.open) handle.close();
+    },
+  };
+}

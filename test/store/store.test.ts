@@ -1,0 +1,270 @@
+// Opening the store on a real SQLite file: folder, pragmas, migrations applied once, survival across reopen, transactions, and what the schema may never hold.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../../src/errors.js';
+import { applyMigrations, MIGRATIONS, openStore } from '../../src/store/store.js';
+import { HOUR, T0, newRequest, testClock, useTempStores } from './fixtures.js';
+
+const temp = useTempStores();
+
+function thrown(fn: () => unknown): AppError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof AppError) return err;
+    throw err;
+  }
+  throw new Error('expected an AppError, nothing was thrown');
+}
+
+describe('openStore', () => {
+  it('creates the parent folder and the file, in WAL mode', () => {
+    const { store, path } = temp.open();
+    store.requests.create(newRequest(), 'U0AAAAAAA');
+
+    expect(existsSync(path)).toBe(true);
+    expect(existsSync(`${path}-wal`)).toBe(true);
+    expect(existsSync(`${path}-shm`)).toBe(true);
+    // journal_mode=wal is a property of the file, so a second connection sees it.
+    expect(temp.raw(path).pragma('journal_mode', { simple: true })).toBe('wal');
+  });
+
+  it('applies every migration once and records it', () => {
+    const { path } = temp.open(undefined, testClock(T0));
+    const versions = temp.raw(path).prepare('SELECT version, applied_at AS appliedAt FROM schema_migrations ORDER BY version').all();
+    expect(versions).toEqual(MIGRATIONS.map((_, i) => ({ version: i + 1, appliedAt: T0 })));
+  });
+
+  it('applies nothing twice when the file is opened again, and the data survives', () => {
+    const path = temp.path();
+    const first = openStore(path, { clock: testClock(T0) });
+    const request = first.requests.create(newRequest(), 'U0AAAAAAA');
+    const active = first.requests.transition(request.id, { from: ['pending'], to: 'approved', actor: 'U0BBBBBBB' });
+    first.close();
+
+    const { store: second } = temp.open(path, testClock(T0 + HOUR));
+
+    expect(second.requests.get(request.id)).toEqual(active);
+    expect(second.audit.list({ requestId: request.id }).map((e) => e.action)).toEqual(['requested', 'state:approved']);
+    const versions = temp.raw(path).prepare('SELECT version, applied_at AS appliedAt FROM schema_migrations').all();
+    expect(versions).toEqual(MIGRATIONS.map((_, i) => ({ version: i + 1, appliedAt: T0 })));
+    expect(() => second.requests.create(newRequest(), 'U0AAAAAAA')).toThrow(/already has an open/);
+  });
+
+  it("works in memory with ':memory:'", () => {
+    const store = openStore(':memory:', { clock: testClock() });
+    try {
+      const request = store.requests.create(newRequest(), 'U0AAAAAAA');
+      expect(store.requests.get(request.id)?.state).toBe('pending');
+    } finally {
+      store.close();
+    }
+  });
+
+  it('defaults to the system clock', () => {
+    const store = openStore(':memory:');
+    try {
+      const before = Date.now();
+      const { createdAt } = store.requests.create(newRequest(), 'U0AAAAAAA');
+      expect(createdAt).toBeGreaterThanOrEqual(before);
+      expect(createdAt).toBeLessThanOrEqual(Date.now());
+    } finally {
+      store.close();
+    }
+  });
+
+  it('turns foreign keys on', () => {
+    const { store } = temp.open();
+    expect(() => store.audit.append({ actor: 'bot', action: 'x', requestId: 'r_aaaaaaaaaa' })).toThrow(/does not exist/);
+  });
+
+  it('refuses a file that is not a SQLite database, naming it and DBACCESS_DB', () => {
+    const path = join(temp.folder(), 'notes.sqlite');
+    writeFileSync(path, 'these are not the tables you are looking for\n'.repeat(200));
+
+    const err = thrown(() => openStore(path));
+
+    expect(err.code).toBe('internal');
+    expect(err.message).toContain(path);
+    expect(err.message).toContain('not a SQLite database');
+    expect(err.message).toContain('DBACCESS_DB');
+  });
+
+  it('refuses a folder it cannot create, naming it and DBACCESS_DB', () => {
+    const blocker = join(temp.folder(), 'a-file');
+    writeFileSync(blocker, '');
+    const path = join(blocker, 'data', 'dbaccess.sqlite');
+
+    const err = thrown(() => openStore(path));
+
+    expect(err.code).toBe('internal');
+    expect(err.message).toContain(join(blocker, 'data'));
+    expect(err.message).toContain('DBACCESS_DB');
+  });
+
+  it('refuses a path that is a folder', () => {
+    const path = join(temp.folder(), 'is-a-folder');
+    mkdirSync(path);
+    const err = thrown(() => openStore(path));
+    expect(err.code).toBe('internal');
+    expect(err.message).toContain(path);
+  });
+
+  it('refuses a file written by a newer version of the bot, changing nothing', () => {
+    const { store, path } = temp.open();
+    store.close();
+    const raw = temp.raw(path);
+    raw.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)').run(MIGRATIONS.length + 1);
+
+    const err = thrown(() => openStore(path));
+
+    expect(err.code).toBe('internal');
+    expect(err.message).toMatch(/newer/);
+    expect(raw.prepare('SELECT count(*) FROM schema_migrations').pluck().get()).toBe(MIGRATIONS.length + 1);
+  });
+
+  it('close() may be called twice', () => {
+    const { store } = temp.open();
+    store.close();
+    expect(() => store.close()).not.toThrow();
+  });
+});
+
+describe('migrations', () => {
+  it('roll back entirely when one fails, leaving the earlier version in place', () => {
+    const path = temp.path();
+    openStore(path).close();
+    const db = temp.raw(path);
+
+    expect(() => applyMigrations(db, [...MIGRATIONS, 'CREATE TABLE extra (x INTEGER)', 'THIS IS NOT SQL'], T0)).toThrow();
+
+    expect(db.prepare('SELECT max(version) FROM schema_migrations').pluck().get()).toBe(MIGRATIONS.length);
+    expect(db.prepare(`SELECT count(*) FROM sqlite_master WHERE name = 'extra'`).pluck().get()).toBe(0);
+  });
+
+  it('can extend a CHECK by rebuilding a referenced table, keeping rows, references and indexes', () => {
+    // What a later migration adding the 'permanent' kind will do: proves the runner allows the rebuild.
+    const { store, path } = temp.open();
+    const request = store.requests.create(newRequest(), 'U0AAAAAAA');
+    store.close();
+    const db = temp.raw(path);
+    db.pragma('foreign_keys = ON');
+    const schema = db.prepare<[], string>(`SELECT sql FROM sqlite_master WHERE name = 'requests'`).pluck().get() ?? '';
+    const indexes = db.prepare<[], string>(`SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'requests' AND sql IS NOT NULL`).pluck().all();
+    const rebuild = [
+      schema.replace('CREATE TABLE requests', 'CREATE TABLE requests_new').replace(`kind IN ('temporary')`, `kind IN ('temporary', 'permanent')`),
+      'INSERT INTO requests_new SELECT * FROM requests',
+      'DROP TABLE requests',
+      'ALTER TABLE requests_new RENAME TO requests',
+      ...indexes,
+    ].join(';\n');
+
+    expect(applyMigrations(db, [...MIGRATIONS, rebuild], T0)).toEqual([MIGRATIONS.length + 1]);
+
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.pragma('foreign_key_check')).toEqual([]);
+    expect(db.prepare('SELECT count(*) FROM audit_log WHERE request_id = ?').pluck().get(request.id)).toBe(1);
+    db.prepare(`UPDATE requests SET kind = 'permanent' WHERE id = ?`).run(request.id);
+    expect(() => db.prepare(`INSERT INTO audit_log (at, actor, action, request_id) VALUES (0, 'bot', 'x', 'r_zzzzzzzzzz')`).run()).toThrow(
+      /FOREIGN KEY/,
+    );
+    expect(db.prepare<[], string>(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'requests' AND sql IS NOT NULL ORDER BY name`).pluck().all()).toEqual([
+      'requests_by_requester',
+      'requests_by_state',
+      'requests_expiry',
+      'requests_one_open',
+    ]);
+  });
+});
+
+describe('transaction', () => {
+  it('commits repository calls together', () => {
+    const { store } = temp.open();
+
+    const request = store.transaction(() => {
+      const created = store.requests.create(newRequest(), 'U0AAAAAAA');
+      store.requests.setApprovalMessage(created.id, 'C0APPROVAL', '1.2');
+      store.audit.append({ actor: 'bot', action: 'approval_posted', requestId: created.id, env: created.env });
+      return created;
+    });
+
+    expect(store.requests.get(request.id)?.approvalTs).toBe('1.2');
+    expect(store.audit.list().map((e) => e.action)).toEqual(['requested', 'approval_posted']);
+  });
+
+  it('rolls everything back when fn throws, and rethrows', () => {
+    const { store } = temp.open();
+
+    expect(() =>
+      store.transaction(() => {
+        store.requests.create(newRequest(), 'U0AAAAAAA');
+        throw new Error('posting the approval failed');
+      }),
+    ).toThrow('posting the approval failed');
+
+    expect(store.requests.listByRequester('U0AAAAAAA')).toEqual([]);
+    expect(store.audit.list()).toEqual([]);
+  });
+
+  it('takes the write lock at the start (immediate), before any write', () => {
+    const { store, path } = temp.open();
+    const other = new Database(path, { timeout: 0 });
+    try {
+      store.transaction(() => {
+        expect(() => other.exec('BEGIN IMMEDIATE')).toThrow(/locked|busy/i);
+      });
+      expect(() => other.exec('BEGIN IMMEDIATE; ROLLBACK')).not.toThrow();
+    } finally {
+      other.close();
+    }
+  });
+
+  it('refuses an async function and rolls back what it did before its first await', async () => {
+    const { store } = temp.open();
+
+    const err = thrown(() =>
+      store.transaction(async () => {
+        store.requests.create(newRequest(), 'U0AAAAAAA');
+        await Promise.resolve();
+      }),
+    );
+
+    expect(err.code).toBe('internal');
+    expect(store.requests.listByRequester('U0AAAAAAA')).toEqual([]);
+  });
+});
+
+describe('schema', () => {
+  function columns(path: string): { table: string; column: string; type: string }[] {
+    const db = temp.raw(path);
+    const tables = db.prepare<[], string>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).pluck().all();
+    return tables.flatMap((table) =>
+      db
+        .prepare<[], { name: string; type: string }>(`SELECT name, type FROM pragma_table_info('${table}')`)
+        .all()
+        .map((c) => ({ table, column: c.name, type: c.type })),
+    );
+  }
+
+  it('has no column named like a password or a secret, in any table', () => {
+    const { path } = temp.open();
+    const all = columns(path);
+    expect(all.map((c) => c.table)).toEqual(expect.arrayContaining(['requests', 'audit_log', 'schema_migrations']));
+    expect(all.filter((c) => /pass|pwd|secret|token/i.test(c.column))).toEqual([]);
+  });
+
+  it.each([
+    ['state', `state = 'gone'`],
+    ['kind', `kind = 'permanent'`],
+    ['access', `access = 'dbo'`],
+    ['a boolean', 'break_glass = 2'],
+    ['the other boolean', 'requester_chose_credential = -1'],
+    ['a type (STRICT)', `duration_ms = 'twelve hours'`],
+  ])('CHECKs %s', (_label, assignment) => {
+    const { store, path } = temp.open();
+    const request = store.requests.create(newRequest(), 'U0AAAAAAA');
+    expect(() => temp.raw(path).prepare(`UPDATE requests SET ${assignment} WHERE id = ?`).run(request.id)).toThrow(/constraint|cannot store/i);
+  });
+});
