@@ -97,6 +97,42 @@ export const EnvVars = z.object({
 });
 export type EnvVars = z.infer<typeof EnvVars>;
 
+/** How the bot talks to Slack. Secrets stay behind `secrets()` so logging the settings shows none. */
+export interface SlackSettings {
+  /** HTTP mode: the port of the receiver (requests at /slack/events). Ignored in Socket Mode. */
+  port: number;
+  /** Base URL of the Web API (a proxy, or the console's and tests' fake); Slack's own when unset. */
+  apiUrl: string | undefined;
+  /** Socket Mode when SLACK_APP_TOKEN is set. */
+  socketMode: boolean;
+  secrets(): { botToken: string; signingSecret: string; appToken: string | undefined };
+}
+
+const SlackVars = z.object({
+  SLACK_BOT_TOKEN: z.string(expecting('the bot token from the Slack app (OAuth & Permissions)', 'SLACK_BOT_TOKEN=xoxb-…')).regex(/^xoxb-/),
+  SLACK_SIGNING_SECRET: z.string(expecting('the signing secret from the Slack app (Basic Information)', 'SLACK_SIGNING_SECRET=8f14e45f…')).min(8),
+  SLACK_APP_TOKEN: z.string(expecting('an app-level token with connections:write, for Socket Mode', 'SLACK_APP_TOKEN=xapp-…')).regex(/^xapp-/).optional(),
+  SLACK_API_URL: z.url(expecting('a URL ending in /api/', 'SLACK_API_URL=https://slack.com/api/')).optional(),
+  PORT: z.coerce.number(expecting('a port number from 1 to 65535', 'PORT=3000')).int().min(1).max(65535).default(3000),
+});
+
+/** Reads the Slack variables; a missing or malformed one stops start-up with a message naming it (never its value). */
+export function loadSlackSettings(env: NodeJS.ProcessEnv = process.env): SlackSettings {
+  const present = Object.fromEntries(Object.entries(env).filter(([k, v]) => k in SlackVars.shape && v !== undefined && v !== ''));
+  const parsed = SlackVars.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new AppError('config_invalid', `Slack settings are invalid:\n${lines.join('\n')}`);
+  }
+  const v = parsed.data;
+  return {
+    port: v.PORT,
+    apiUrl: v.SLACK_API_URL,
+    socketMode: v.SLACK_APP_TOKEN !== undefined,
+    secrets: () => ({ botToken: v.SLACK_BOT_TOKEN, signingSecret: v.SLACK_SIGNING_SECRET, appToken: v.SLACK_APP_TOKEN }),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // One OutSystems 11 environment
 

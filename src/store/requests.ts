@@ -98,6 +98,8 @@ export interface NewRequest {
   reason: string;
   ownPassword: boolean;
   breakGlass: boolean;
+  /** The database username, when it is chosen up front (so the approval plan can name it). */
+  username?: string;
 }
 
 type SettableField =
@@ -264,6 +266,7 @@ interface InsertParams {
   reason: string;
   ownPassword: 0 | 1;
   breakGlass: 0 | 1;
+  username: string | null;
   now: number;
 }
 
@@ -290,9 +293,9 @@ export function createRequestRepository(db: Database.Database, clock: Clock, aud
 
   const insert = db.prepare<InsertParams, RequestRow>(
     `INSERT INTO requests (id, kind, env, requester, requester_name, access, duration_ms, reason, state,
-       requester_chose_credential, break_glass, created_at, updated_at)
+       requester_chose_credential, break_glass, username, created_at, updated_at)
      VALUES (@id, @kind, @env, @requester, @requesterName, @access, @durationMs, @reason, 'pending',
-       @ownPassword, @breakGlass, @now, @now)
+       @ownPassword, @breakGlass, @username, @now, @now)
      RETURNING *`,
   );
   const byId = db.prepare<[string], RequestRow>('SELECT * FROM requests WHERE id = ?');
@@ -355,6 +358,7 @@ export function createRequestRepository(db: Database.Database, clock: Clock, aud
         reason: input.reason,
         ownPassword: input.ownPassword ? 1 : 0,
         breakGlass: input.breakGlass ? 1 : 0,
+        username: input.username ?? null,
         now: clock.now(),
       });
     } catch (err) {

@@ -1,0 +1,25 @@
+// What the use cases need from the outside world, as interfaces: Slack (or the console) implements them.
+import type { LoadedEnvironment } from '../config.js';
+import type { AccessRequest } from '../store/requests.js';
+
+/** Where approvals and outcomes are shown. Implementations never write a password anywhere but `deliverCredentials`. */
+export interface Notifier {
+  /** Posts the request to the environment's approval channel with the masked SQL plan and Approve / Deny buttons. */
+  approvalRequested(request: AccessRequest, env: LoadedEnvironment, plan: string): Promise<{ channel: string; ts: string }>;
+  /** Rewrites the approval message with `status` (who decided, when, the outcome) and no buttons. */
+  approvalUpdated(request: AccessRequest, env: LoadedEnvironment, status: string): Promise<void>;
+  /** A direct message to the requester; never holds a secret. */
+  notifyRequester(request: AccessRequest, text: string): Promise<void>;
+  /** The password, once, only to the requester: an ephemeral message in their DM with the bot. */
+  deliverCredentials(request: AccessRequest, env: LoadedEnvironment, password: string): Promise<void>;
+  /** A direct message to each of `users` and a note in the approval channel (break-glass). */
+  alertApprovers(request: AccessRequest, env: LoadedEnvironment, users: readonly string[], text: string): Promise<void>;
+}
+
+/** Who people are, as Slack knows them. */
+export interface Directory {
+  /** The name to derive a nominal username from: display name, else real name, else the id. */
+  displayName(user: string): Promise<string>;
+  /** Members of a Slack user group. */
+  groupMembers(group: string): Promise<string[]>;
+}

@@ -1,0 +1,85 @@
+// The Bolt app: HTTP receiver at /slack/events (or Socket Mode), the listeners, and one error handler.
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import type { SlackSettings } from '../config.js';
+import type { Logger } from '../log.js';
+import type { SlackDeps } from './deps.js';
+import { registerApprovalActions } from './listeners/approvals.js';
+import { registerCredentialActions } from './listeners/credentials.js';
+import { registerDbuserCommand } from './listeners/dbuser-command.js';
+import { registerRequestModal } from './listeners/request-modal.js';
+
+export interface SlackApp {
+  app: App;
+  /** Starts receiving; resolves with the HTTP port (undefined in Socket Mode). */
+  start(): Promise<number | undefined>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Bolt's logger interface over ours, so its messages land in the same structured log. Debug output
+ * is dropped: at that level the Web API client logs whole request bodies, and the body of the
+ * ephemeral credentials message holds the password.
+ */
+function boltLogger(log: Logger): BoltLogger {
+  const child = log.child({ component: 'bolt' });
+  return {
+    debug: () => {},
+    info: (...msg) => child.info(msg.map(String).join(' ')),
+    warn: (...msg) => child.warn(msg.map(String).join(' ')),
+    error: (...msg) => child.error(msg.map(String).join(' ')),
+    setLevel: () => {},
+    getLevel: () => LogLevel.INFO,
+    setName: () => {},
+  };
+}
+
+export interface SlackAppOptions {
+  settings: SlackSettings;
+  /** Web API retries; Slack's client default keeps retrying for half an hour. */
+  retries?: number;
+  /** HTTP mode: host to listen on (default all interfaces). */
+  host?: string;
+}
+
+export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): SlackApp {
+  const { settings } = options;
+  const secrets = settings.secrets();
+  const logger = boltLogger(deps.log);
+  const clientOptions = {
+    ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
+    retryConfig: { retries: options.retries ?? 3, factor: 2, minTimeout: 500, maxTimeout: 5000 },
+  };
+  const app = settings.socketMode
+    ? new App({ token: secrets.botToken, appToken: secrets.appToken, socketMode: true, logger, clientOptions })
+    : new App({
+        token: secrets.botToken,
+        logger,
+        clientOptions,
+        receiver: new HTTPReceiver({ signingSecret: secrets.signingSecret, endpoints: '/slack/events', logger, processBeforeResponse: false }),
+      });
+
+  registerDbuserCommand(app, deps);
+  registerApprovalActions(app, deps);
+  registerCredentialActions(app, deps);
+  registerRequestModal(app, deps);
+  app.error(async (error) => {
+    deps.log.error({ err: error }, 'unhandled error in a Slack listener');
+  });
+
+  return {
+    app,
+    async start() {
+      if (settings.socketMode) {
+        await app.start();
+        return undefined;
+      }
+      const server = (await app.start({ port: settings.port, ...(options.host ? { host: options.host } : {}) })) as Server;
+      return (server.address() as AddressInfo).port;
+    },
+    async stop() {
+      await app.stop();
+    },
+  };
+}

@@ -1,0 +1,200 @@
+// Block Kit for every message and modal the bot shows. Pure functions of the state: no client calls here.
+import type { ConnectionDetails } from '../access/temporary.js';
+import { usageText } from '../commands/dbuser.js';
+import type { LoadedEnvironment } from '../config.js';
+import { formatDuration } from '../duration.js';
+import type { AccessRequest } from '../store/requests.js';
+
+export type Block = Record<string, unknown>;
+export interface SlackMessage {
+  /** Fallback and notification text: never a secret (it can show on a lock screen). */
+  text: string;
+  blocks: Block[];
+}
+
+export const ACTIONS = {
+  approve: 'approval_approve',
+  deny: 'approval_deny',
+  rotate: 'credentials_rotate',
+  remove: 'user_delete',
+} as const;
+
+export const VIEWS = {
+  request: 'dbuser_request',
+  denyReason: 'approval_deny_reason',
+} as const;
+
+const md = (text: string): Block => ({ type: 'section', text: { type: 'mrkdwn', text } });
+const context = (text: string): Block => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
+const field = (label: string, value: string) => ({ type: 'mrkdwn', text: `*${label}*\n${value}` });
+const button = (text: string, actionId: string, value: string, style?: 'primary' | 'danger'): Block => ({
+  type: 'button',
+  text: { type: 'plain_text', text },
+  action_id: actionId,
+  value,
+  ...(style ? { style } : {}),
+});
+
+/** Escapes what Slack's mrkdwn would interpret in text a user typed. */
+export function escapeText(text: string): string {
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+}
+
+/** `<!date>` shows the time in each reader's time zone, with a UTC fallback. */
+export function slackDate(ms: number): string {
+  const fallback = `${new Date(ms).toISOString().replace('T', ' ').slice(0, 16)} UTC`;
+  return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${fallback}>`;
+}
+
+function requestFields(request: AccessRequest, env: LoadedEnvironment): Block {
+  return {
+    type: 'section',
+    fields: [
+      field('Requester', `<@${request.requester}>`),
+      field('Environment', `${env.name} (${env.dialect})`),
+      field('Access', request.access === 'readwrite' ? 'read & write, temporary' : request.access),
+      field('Duration', formatDuration(request.durationMs)),
+      field('Reason', request.reason ? escapeText(request.reason) : '_none given_'),
+      field('Request', `\`${request.id}\``),
+    ],
+  };
+}
+
+/** The approval request: who, what, where, how long, why, the SQL plan (password masked), and the buttons until decided. */
+export function approvalMessage(request: AccessRequest, env: LoadedEnvironment, plan: string, status?: string): SlackMessage {
+  const blocks: Block[] = [
+    { type: 'header', text: { type: 'plain_text', text: 'Temporary database user request' } },
+    requestFields(request, env),
+    md(`*SQL plan*\n\`\`\`${plan}\`\`\``),
+  ];
+  if (status === undefined) {
+    blocks.push({ type: 'actions', block_id: `decide:${request.id}`, elements: [button('Approve', ACTIONS.approve, request.id, 'primary'), button('Deny', ACTIONS.deny, request.id, 'danger')] });
+  } else {
+    blocks.push(context(status));
+  }
+  return { text: `Temporary database user request from <@${request.requester}> for ${env.name}`, blocks };
+}
+
+function detailFields(d: { host: string; port: number; instance: string | undefined; database: string; username: string; expiresAt: number }): Block {
+  return {
+    type: 'section',
+    fields: [
+      field('Server', `\`${d.host}\``),
+      field('Port', String(d.port)),
+      ...(d.instance ? [field('Instance', `\`${d.instance}\``)] : []),
+      field('Database', `\`${d.database}\``),
+      field('Username', `\`${d.username}\``),
+      field('Expires', slackDate(d.expiresAt)),
+    ],
+  };
+}
+
+/** The password, shown once. Only ever sent as an ephemeral message to the requester. */
+export function credentialsMessage(details: Omit<ConnectionDetails, 'request'> & { request: AccessRequest }, password: string, heading: string): SlackMessage {
+  return {
+    text: `Your temporary database user in ${details.request.env} is ready`,
+    blocks: [
+      md(`*${heading}*`),
+      detailFields(details),
+      md(`*Password*\n\`${password}\``),
+      context('Shown once and stored nowhere: copy it now. Lost it? *New password* replaces it.'),
+      { type: 'actions', elements: [button('New password', ACTIONS.rotate, details.request.id), button('Delete now', ACTIONS.remove, details.request.env, 'danger')] },
+    ],
+  };
+}
+
+export function detailsMessage(details: ConnectionDetails): SlackMessage {
+  return {
+    text: `Your temporary database user in ${details.request.env}`,
+    blocks: [
+      md(`*Your temporary database user in ${details.request.env}*`),
+      detailFields(details),
+      context('The password is not stored. *New password* sets a new one and shows it to you once.'),
+      { type: 'actions', elements: [button('New password', ACTIONS.rotate, details.request.id), button('Delete now', ACTIONS.remove, details.request.env, 'danger')] },
+    ],
+  };
+}
+
+const STATE_LABEL: Record<string, string> = {
+  pending: 'waiting for approval',
+  approved: 'approved',
+  provisioning: 'being created',
+  active: 'active',
+  revoking: 'being revoked',
+};
+
+function listLine(r: AccessRequest, withRequester: boolean): string {
+  const who = withRequester ? `<@${r.requester}> ` : '';
+  const until = r.state === 'active' && r.expiresAt !== null ? `, until ${slackDate(r.expiresAt)}` : '';
+  const user = r.username ? ` \`${r.username}\`` : '';
+  return `• ${who}*${r.env}*${user}: ${STATE_LABEL[r.state] ?? r.state}${until}`;
+}
+
+export function listMessage(own: AccessRequest[], approving: AccessRequest[]): SlackMessage {
+  const blocks: Block[] = [md(own.length ? `*Yours*\n${own.map((r) => listLine(r, false)).join('\n')}` : 'You have no temporary users or open requests.')];
+  if (approving.length) blocks.push(md(`*In environments you approve*\n${approving.map((r) => listLine(r, true)).join('\n')}`));
+  return { text: 'Your database users and requests', blocks };
+}
+
+export function helpMessage(): SlackMessage {
+  return { text: usageText(), blocks: [md(usageText())] };
+}
+
+export function textMessage(text: string): SlackMessage {
+  return { text, blocks: [md(text)] };
+}
+
+/** The form behind a bare `/dbuser request`. */
+export function requestModal(envs: LoadedEnvironment[]): Record<string, unknown> {
+  const options = envs.map((e) => ({ text: { type: 'plain_text', text: `${e.name} (${e.dialect})` }, value: e.name }));
+  return {
+    type: 'modal',
+    callback_id: VIEWS.request,
+    title: { type: 'plain_text', text: 'Temporary DB user' },
+    submit: { type: 'plain_text', text: 'Request' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      { type: 'input', block_id: 'env', label: { type: 'plain_text', text: 'Environment' }, element: { type: 'static_select', action_id: 'value', options } },
+      {
+        type: 'input',
+        block_id: 'duration',
+        label: { type: 'plain_text', text: 'For how long' },
+        hint: { type: 'plain_text', text: 'e.g. 4h or 90m; at most the environment allows (usually 12h)' },
+        element: { type: 'plain_text_input', action_id: 'value', initial_value: '12h' },
+      },
+      { type: 'input', block_id: 'reason', label: { type: 'plain_text', text: 'Reason' }, element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 500 } },
+      {
+        type: 'input',
+        block_id: 'password',
+        optional: true,
+        label: { type: 'plain_text', text: 'Your own password (optional)' },
+        hint: {
+          type: 'plain_text',
+          text: '12-30 printable ASCII characters, three of: upper, lower, digit, symbol; none of " \' ; \\ { } = @ / and not your username. Leave empty for a generated one.',
+        },
+        element: { type: 'plain_text_input', action_id: 'value', max_length: 30 },
+      },
+    ],
+  };
+}
+
+/** Asks an approver why they deny; the reason is optional. */
+export function denyModal(requestId: string): Record<string, unknown> {
+  return {
+    type: 'modal',
+    callback_id: VIEWS.denyReason,
+    private_metadata: requestId,
+    title: { type: 'plain_text', text: 'Deny request' },
+    submit: { type: 'plain_text', text: 'Deny' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      {
+        type: 'input',
+        block_id: 'reason',
+        optional: true,
+        label: { type: 'plain_text', text: 'Reason (shown to the requester)' },
+        element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 500 },
+      },
+    ],
+  };
+}

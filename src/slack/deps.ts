@@ -1,0 +1,11 @@
+// What the Slack listeners share.
+import type { TemporaryAccess } from '../access/temporary.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+
+/** `access` is read on each event, not at registration: it is wired after the Slack app exists. */
+export interface SlackDeps {
+  access: TemporaryAccess;
+  config: Config;
+  log: Logger;
+}

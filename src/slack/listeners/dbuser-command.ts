@@ -1,0 +1,57 @@
+// /dbuser: acknowledged at once, then parsed, run through the use cases, and answered ephemerally.
+import type { App } from '@slack/bolt';
+import { parseDbuser } from '../../commands/dbuser.js';
+import { helpMessage, listMessage, detailsMessage, requestModal, textMessage } from '../blocks.js';
+import { errorReply } from '../replies.js';
+import type { SlackDeps } from '../deps.js';
+
+export function registerDbuserCommand(app: App, deps: SlackDeps): void {
+  const { config, log } = deps;
+  app.command('/dbuser', async ({ command, ack, respond, client }) => {
+    await ack();
+    const user = command.user_id;
+    try {
+      const parsed = parseDbuser(command.text ?? '');
+      switch (parsed.action) {
+        case 'help':
+          await respond(helpMessage());
+          return;
+        case 'request-modal':
+          await client.views.open({ trigger_id: command.trigger_id, view: requestModal(config.environments) as never });
+          return;
+        case 'request': {
+          const { request, route } = await deps.access.requestTemporary({
+            env: parsed.env,
+            requester: user,
+            reason: parsed.reason,
+            breakGlass: parsed.breakGlass,
+            ...(parsed.durationMs !== undefined ? { durationMs: parsed.durationMs } : {}),
+          });
+          if (route === 'approval') {
+            const env = deps.access.environment(request.env);
+            await respond(textMessage(`Request \`${request.id}\` for a temporary user in *${env.name}* is waiting for an approver in <#${env.channels.approvals}>. You will get a message when it is decided.`));
+            return;
+          }
+          await respond(textMessage(`Creating your temporary user in *${request.env}* (${route})… The password will appear here in your DM with me, only to you.`));
+          await deps.access.provision(request.id);
+          return;
+        }
+        case 'details':
+          await respond(detailsMessage(deps.access.details({ env: parsed.env, user })));
+          return;
+        case 'delete': {
+          const done = await deps.access.remove({ env: parsed.env, user });
+          await respond(textMessage(done.state === 'revoked' ? `Your user \`${done.username}\` in *${done.env}* was revoked.` : `Your request in *${done.env}* was withdrawn.`));
+          return;
+        }
+        case 'list': {
+          const { own, approving } = await deps.access.list(user);
+          await respond(listMessage(own, approving));
+          return;
+        }
+      }
+    } catch (err) {
+      await respond(errorReply(err, log, { user, command: 'dbuser' }));
+    }
+  });
+}

@@ -1,0 +1,60 @@
+// The form behind a bare `/dbuser request`: checked before it closes, so mistakes show next to their field.
+import type { App } from '@slack/bolt';
+import { parseDuration } from '../../duration.js';
+import { AppError, isAppError } from '../../errors.js';
+import { VIEWS, textMessage } from '../blocks.js';
+import type { SlackDeps } from '../deps.js';
+import { errorReply } from '../replies.js';
+
+/** Which form field an error belongs to, from what it says. */
+function fieldOf(err: AppError): 'env' | 'duration' | 'reason' | 'password' {
+  if (/password/i.test(err.message)) return 'password';
+  if (/longer than|duration/i.test(err.message)) return 'duration';
+  if (/reason/i.test(err.message)) return 'reason';
+  return 'env';
+}
+
+export function registerRequestModal(app: App, deps: SlackDeps): void {
+  const { log } = deps;
+
+  app.view(VIEWS.request, async ({ ack, body, view, client }) => {
+    const user = body.user.id;
+    const values = view.state.values;
+    const env = values['env']?.['value']?.selected_option?.value ?? '';
+    const durationText = values['duration']?.['value']?.value?.trim() ?? '';
+    const reason = values['reason']?.['value']?.value ?? '';
+    const password = values['password']?.['value']?.value || undefined;
+    let input;
+    try {
+      const durationMs = durationText ? parseDuration(durationText) : undefined;
+      input = { env, requester: user, reason, ...(durationMs !== undefined ? { durationMs } : {}), ...(password !== undefined ? { password } : {}) };
+      deps.access.validateRequest(input);
+    } catch (err) {
+      if (isAppError(err) && err.code !== 'internal') {
+        const field = err.message.includes('is not a duration') || err.message.includes('zero') ? 'duration' : fieldOf(err);
+        await ack({ response_action: 'errors', errors: { [field]: err.message.slice(0, 300) } });
+        return;
+      }
+      await ack();
+      throw err;
+    }
+    await ack();
+    const dm = await client.conversations.open({ users: user });
+    const channel = dm.channel?.id;
+    const tell = async (text: string) => {
+      if (channel) await client.chat.postEphemeral({ channel, user, ...textMessage(text) });
+    };
+    try {
+      const { request, route } = await deps.access.requestTemporary(input);
+      if (route === 'approval') {
+        await tell(`Request \`${request.id}\` for a temporary user in *${request.env}* is waiting for an approver. You will get a message when it is decided.`);
+        return;
+      }
+      await tell(`Creating your temporary user in *${request.env}*… The password will appear here, only to you.`);
+      await deps.access.provision(request.id);
+    } catch (err) {
+      const reply = errorReply(err, log, { user, view: 'request' });
+      if (channel) await client.chat.postEphemeral({ channel, user, ...reply });
+    }
+  });
+}

@@ -1,0 +1,73 @@
+// The Notifier and Directory over Slack's Web API: where approvals, outcomes and the one-time password are shown.
+import type { WebClient } from '@slack/web-api';
+import type { Directory, Notifier } from '../access/ports.js';
+import type { TemporaryAccess } from '../access/temporary.js';
+import type { Clock } from '../clock.js';
+
+import { approvalMessage, credentialsMessage, textMessage } from './blocks.js';
+
+/** Opens (or finds) the DM channel between the bot and a user. */
+async function dmChannel(client: WebClient, user: string): Promise<string> {
+  const opened = await client.conversations.open({ users: user });
+  const id = opened.channel?.id;
+  if (!id) throw new Error(`conversations.open returned no channel for ${user}`);
+  return id;
+}
+
+export function slackNotifier(client: WebClient, access: () => TemporaryAccess): Notifier {
+  return {
+    async approvalRequested(request, env, plan) {
+      const message = approvalMessage(request, env, plan);
+      const posted = await client.chat.postMessage({ channel: env.channels.approvals, ...message });
+      if (!posted.ts || !posted.channel) throw new Error('chat.postMessage returned no ts');
+      return { channel: posted.channel, ts: posted.ts };
+    },
+
+    async approvalUpdated(request, env, status) {
+      if (!request.approvalChannel || !request.approvalTs) return;
+      if (!request.username) return;
+      const plan = access().planOf(request, env, request.username);
+      await client.chat.update({ channel: request.approvalChannel, ts: request.approvalTs, ...approvalMessage(request, env, plan, status) });
+    },
+
+    async notifyRequester(request, text) {
+      await client.chat.postMessage({ channel: await dmChannel(client, request.requester), ...textMessage(text) });
+    },
+
+    async deliverCredentials(request, env, password) {
+      const details = access().details({ env: env.name, user: request.requester });
+      const message = credentialsMessage(details, password, `Your temporary database user in ${env.name} is ready`);
+      // Ephemeral, in the requester's DM with the bot: only they see it, and Slack does not keep it.
+      await client.chat.postEphemeral({ channel: await dmChannel(client, request.requester), user: request.requester, ...message });
+    },
+
+    async alertApprovers(request, env, users, text) {
+      const message = textMessage(text);
+      await client.chat.postMessage({ channel: env.channels.approvals, ...message });
+      for (const user of users) {
+        if (user !== request.requester) await client.chat.postMessage({ channel: await dmChannel(client, user), ...message });
+      }
+    },
+  };
+}
+
+/** Names and group members from Slack, group members cached briefly (approver checks run on every click). */
+export function slackDirectory(client: WebClient, clock: Clock, cacheMs = 60_000): Directory {
+  const groups = new Map<string, { at: number; members: string[] }>();
+  return {
+    async displayName(user) {
+      const info = await client.users.info({ user });
+      const profile = info.user?.profile;
+      return profile?.display_name || profile?.real_name || info.user?.real_name || info.user?.name || user;
+    },
+    async groupMembers(group) {
+      const cached = groups.get(group);
+      if (cached && clock.now() - cached.at < cacheMs) return cached.members;
+      const listed = await client.usergroups.users.list({ usergroup: group });
+      const members = listed.users ?? [];
+      groups.set(group, { at: clock.now(), members });
+      return members;
+    },
+  };
+}
+

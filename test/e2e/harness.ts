@@ -1,0 +1,161 @@
+// The real bot in HTTP mode on a random port, talking to the fake Slack Web API, driven by signed requests.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { startBot, type Bot } from '../../src/app.js';
+import type { Clock } from '../../src/clock.js';
+import { parseEnvironmentsFile, type Config, type LoadedEnvironment } from '../../src/config.js';
+import { createSlackDriver, type SlackDriver } from '../../src/console/slack-driver.js';
+import { startFakeSlack, type FakeSlack, type SlackCall } from '../../src/console/fake-slack.js';
+import { dryRunExecutor, type DryRunExecutor, type DryRunResponder } from '../../src/dialects/executor.js';
+import { createLogger } from '../../src/log.js';
+
+export const USERS = {
+  requester: 'U0REQUESTER',
+  approver: 'U0APPROVER',
+  groupApprover: 'U0GROUPAPPR',
+  other: 'U0OTHER',
+  ltAdmin: 'U0LTADMIN',
+  onCall: 'U0ONCALL',
+} as const;
+export const APPROVALS = 'C0APPROVALS';
+export const SIGNING_SECRET = 'test-signing-secret-0123456789';
+
+const ENVIRONMENTS = `
+usernamePrefix: dbx_
+environments:
+  - name: dev
+    dialect: sqlserver
+    connection: { host: db-dev, database: outsystems, user: sa, password: { env: E2E_PW } }
+    details: { host: dev-db.example.com, instance: OUTSYSTEMS }
+    lifetimeVersion: "11.19.0"
+    network: vpn
+    approvers: { users: [${USERS.approver}], groups: [S0DBAS] }
+    selfService: [${USERS.ltAdmin}]
+    breakGlass: [${USERS.onCall}]
+    channels: { approvals: ${APPROVALS}, reminders: C0REMINDERS }
+  - name: prod
+    dialect: oracle
+    connection: { host: db-prod, serviceName: FREEPDB1, schema: OSADMIN, user: system, password: { env: E2E_PW } }
+    details: { host: prod-db.example.com }
+    lifetimeVersion: "11.19.0"
+    network: tgw
+    approvers: { users: [${USERS.approver}] }
+    channels: { approvals: ${APPROVALS}, reminders: C0REMINDERS }
+    policy: { ttl: 4h, maxTtl: 8h }
+  - name: legacy
+    dialect: sqlserver
+    connection: { host: db-legacy, database: outsystems, user: sa, password: { env: E2E_PW } }
+    details: { host: legacy-db.example.com }
+    lifetimeVersion: "11.7.2"
+    network: vpn
+    approvers: { users: [${USERS.approver}] }
+    channels: { approvals: ${APPROVALS}, reminders: C0REMINDERS }
+  - name: allowlisted
+    dialect: azuresql
+    connection: { host: db-az.database.windows.net, database: outsystems, user: admin1, password: { env: E2E_PW } }
+    details: { host: db-az.database.windows.net }
+    lifetimeVersion: "11.19.0"
+    network: allowlist
+    approvers: { users: [${USERS.approver}] }
+    channels: { approvals: ${APPROVALS}, reminders: C0REMINDERS }
+`;
+
+export interface Harness {
+  bot: Bot;
+  fake: FakeSlack;
+  slack: SlackDriver;
+  dir: string;
+  logs: string[];
+  executors: Map<string, DryRunExecutor>;
+  /** Sets how each environment's dry-run database answers. */
+  respond: (env: string, responder: DryRunResponder) => void;
+  clock: Clock & { advance(ms: number): void };
+  stop(): Promise<void>;
+  /** Every file of the SQLite database (with WAL and journal), as bytes. */
+  sqliteBytes(): Buffer;
+}
+
+export function loadTestConfig(dbPath: string): Config {
+  const file = parseEnvironmentsFile(ENVIRONMENTS, 'e2e');
+  const environments = file.environments.map((env) => Object.assign(env, { adminPassword: () => 'admin-pw-not-a-user-secret' })) as LoadedEnvironment[];
+  return { vars: { DBACCESS_CONFIG: 'e2e', DBACCESS_DB: dbPath, LOG_LEVEL: 'debug' }, usernamePrefix: file.usernamePrefix, environments };
+}
+
+export async function startHarness(): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'dbaccess-e2e-'));
+  const fake = await startFakeSlack();
+  fake.users.set(USERS.requester, { id: USERS.requester, name: 'maria', realName: 'Maria Silva', displayName: 'Maria Silva' });
+  fake.users.set(USERS.approver, { id: USERS.approver, name: 'ana', displayName: 'Ana Approver' });
+  fake.users.set(USERS.ltAdmin, { id: USERS.ltAdmin, name: 'lt', displayName: 'Luis Admin' });
+  fake.users.set(USERS.onCall, { id: USERS.onCall, name: 'oc', displayName: 'Olga OnCall' });
+  fake.users.set(USERS.other, { id: USERS.other, name: 'otto', displayName: 'Otto Other' });
+  fake.usergroups.set('S0DBAS', [USERS.groupApprover]);
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const executors = new Map<string, DryRunExecutor>();
+  const responders = new Map<string, DryRunResponder>();
+  let now = Date.UTC(2026, 10, 22, 9, 0, 0);
+  const clock = { now: () => now, advance: (ms: number) => void (now += ms) };
+  const config = loadTestConfig(join(dir, 'state', 'dbaccess.sqlite'));
+  const bot = await startBot({
+    config,
+    slack: { port: 0, apiUrl: fake.apiUrl, socketMode: false, secrets: () => ({ botToken: 'xoxb-test', signingSecret: SIGNING_SECRET, appToken: undefined }) },
+    log: createLogger({ level: 'debug', destination }),
+    clock,
+    host: '127.0.0.1',
+    slackRetries: 0,
+    executorFor: (env) => {
+      const executor = dryRunExecutor((statement) => (responders.get(env.name) ?? (() => []))(statement));
+      executors.set(env.name, executor);
+      return executor;
+    },
+  });
+  const slack = createSlackDriver({ eventsUrl: `http://127.0.0.1:${bot.port}/slack/events`, signingSecret: SIGNING_SECRET, fake });
+  return {
+    bot,
+    fake,
+    slack,
+    dir,
+    logs,
+    executors,
+    respond: (env, responder) => void responders.set(env, responder),
+    clock,
+    async stop() {
+      await bot.stop();
+      await fake.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    sqliteBytes() {
+      const folder = join(dir, 'state');
+      return Buffer.concat(readdirSync(folder).map((f) => readFileSync(join(folder, f))));
+    },
+  };
+}
+
+/** Text of a call's blocks and text, flattened, for searching. */
+export function callText(call: SlackCall): string {
+  return JSON.stringify(call.args);
+}
+
+/** Calls that anyone but the one recipient could see, or that Slack keeps: everything but ephemeral posts. */
+export function nonEphemeral(calls: SlackCall[]): SlackCall[] {
+  return calls.filter((c) => {
+    if (c.method === 'chat.postEphemeral') return false;
+    if (c.method === 'response_url') return c.args['response_type'] === 'in_channel';
+    return true;
+  });
+}
+
+/** The password shown in a credentials message. */
+export function passwordIn(call: SlackCall): string {
+  const match = /\*Password\*\\n`([^`]+)`/.exec(JSON.stringify(call.args['blocks']));
+  if (!match) throw new Error(`no password in ${call.method}`);
+  return match[1]!;
+}
