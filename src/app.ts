@@ -1,4 +1,7 @@
 // Wiring only: the store, one Database per environment, the use cases, and Slack. Start and stop.
+import cron from 'node-cron';
+import { createExpiry, type Expiry, type ExpirySettings } from './access/expiry.js';
+import type { RevocationSettings } from './access/revocation.js';
 import { createTemporaryAccess, type TemporaryAccess } from './access/temporary.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
@@ -6,6 +9,7 @@ import type { Config, LoadedEnvironment, SlackSettings } from './config.js';
 import type { Database } from './dialects/database.js';
 import type { Executor } from './dialects/executor.js';
 import { openDatabase } from './dialects/index.js';
+import { createDueTimer, type DueTimer } from './jobs/due-timer.js';
 import type { Logger } from './log.js';
 import { createSlackApp } from './slack/app.js';
 import { slackDirectory, slackNotifier } from './slack/notifier.js';
@@ -21,11 +25,19 @@ export interface BotOptions {
   /** Web API retries (tests: 0). */
   slackRetries?: number;
   host?: string;
+  revocation?: Partial<RevocationSettings>;
+  expiry?: Partial<ExpirySettings>;
+  /** When to look for orphaned database users (cron syntax). Default: daily at 06:17. */
+  orphanCron?: string;
+  /** Longest sleep of the expiry timer. */
+  maxSleepMs?: number;
 }
 
 export interface Bot {
   store: Store;
   access: TemporaryAccess;
+  expiry: Expiry;
+  timer: DueTimer;
   /** The HTTP port, in HTTP mode. */
   port: number | undefined;
   stop(): Promise<void>;
@@ -46,10 +58,14 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   };
 
   // The Slack app and the use cases need each other (the notifier renders plans); the getter breaks the cycle.
-  const wired: { access?: TemporaryAccess } = {};
+  const wired: { access?: TemporaryAccess; expiry?: Expiry; timer?: DueTimer } = {};
   const getAccess = () => {
     if (!wired.access) throw new Error('access used before wiring finished');
     return wired.access;
+  };
+  const getExpiry = () => {
+    if (!wired.expiry) throw new Error('expiry used before wiring finished');
+    return wired.expiry;
   };
   const slack = createSlackApp(
     { settings: options.slack, ...(options.slackRetries !== undefined ? { retries: options.slackRetries } : {}), ...(options.host ? { host: options.host } : {}) },
@@ -57,24 +73,53 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       get access() {
         return getAccess();
       },
+      get expiry() {
+        return getExpiry();
+      },
       config,
       log,
     },
   );
   const client = slack.app.client;
-  const access = (wired.access = createTemporaryAccess({ config, store, database, notifier: slackNotifier(client, getAccess), directory: slackDirectory(client, clock), clock, log }));
+  const deps = {
+    config,
+    store,
+    database,
+    notifier: slackNotifier(client, getAccess),
+    directory: slackDirectory(client, clock),
+    clock,
+    log,
+    onChange: () => wired.timer?.poke(),
+    ...(options.revocation ? { revocation: options.revocation } : {}),
+  };
+  const access = (wired.access = createTemporaryAccess(deps));
+  const expiry = (wired.expiry = createExpiry({ ...deps, temporary: access, ...(options.expiry ? { settings: options.expiry } : {}) }));
+  const timer = (wired.timer = createDueTimer({
+    clock,
+    log,
+    nextDueAt: () => expiry.nextDueAt(),
+    run: (now) => expiry.runDue(now),
+    ...(options.maxSleepMs ? { maxSleepMs: options.maxSleepMs } : {}),
+  }));
 
   // Whatever a crash interrupted is settled before new work arrives.
   const reconciled = await access.reconcile();
   if (reconciled.provisioned + reconciled.failed + reconciled.revoked > 0) log.warn(reconciled, 'reconciled requests interrupted by a restart');
+  // Overdue users are revoked at once: the timer's first run is immediate.
+  timer.start();
+  const orphanJob = cron.schedule(options.orphanCron ?? '17 6 * * *', () => void expiry.reportOrphans());
   const port = await slack.start();
   log.info({ port, socketMode: options.slack.socketMode, environments: config.environments.map((e) => e.name) }, 'bot started');
 
   return {
     store,
     access,
+    expiry,
+    timer,
     port,
     async stop() {
+      await orphanJob.stop();
+      await timer.stop();
       await slack.stop();
       await Promise.all([...databases.values()].map((db) => db.close()));
       store.close();

@@ -366,8 +366,13 @@ const Policy = strictObject(
     allowSelfApproval: Bool.default(false),
     pendingTimeout: Duration.prefault('8h'),
     reminders: z.array(Duration, expecting('a list of durations before expiry', '[60m, 10m]')).prefault(['60m', '10m']),
+    // Undecided requests: approvers are nudged at these ages (gaps doubling), until pendingTimeout.
+    approverReminders: z
+      .array(Duration, expecting('a list of request ages at which approvers are reminded', '[15m, 45m, 1h45m]'))
+      .prefault(['15m', '45m', '1h45m', '3h45m']),
+    extensionNeedsApproval: Bool.default(false),
   },
-  'a map of policy fields: ttl, maxTtl, maxExtensions, allowSelfApproval, pendingTimeout, reminders',
+  'a map of policy fields: ttl, maxTtl, maxExtensions, allowSelfApproval, pendingTimeout, reminders, approverReminders, extensionNeedsApproval',
 ).superRefine(
   (policy, ctx) => {
     // Also runs when another policy field is wrong (`when`), so values may still be raw: check each.

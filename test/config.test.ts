@@ -149,6 +149,8 @@ describe('parseEnvironmentsFile', () => {
         allowSelfApproval: false,
         pendingTimeout: 8 * HOUR,
         reminders: [60 * MINUTE, 10 * MINUTE],
+        approverReminders: [15 * MINUTE, 45 * MINUTE, 105 * MINUTE, 225 * MINUTE],
+        extensionNeedsApproval: false,
       },
     });
     expect(test?.connection).toMatchObject({ port: 1433, schema: 'dbo', encrypt: true });
@@ -198,6 +200,8 @@ describe('parseEnvironmentsFile', () => {
       allowSelfApproval: true,
       pendingTimeout: 30 * MINUTE,
       reminders: [2 * HOUR, 15 * MINUTE],
+      approverReminders: [15 * MINUTE, 45 * MINUTE, 105 * MINUTE, 225 * MINUTE],
+      extensionNeedsApproval: false,
     });
     expect(prod?.dialect === 'oracle' && prod.connection.identifierMaxBytes).toBe(30);
   });

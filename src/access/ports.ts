@@ -14,6 +14,23 @@ export interface Notifier {
   deliverCredentials(request: AccessRequest, env: LoadedEnvironment, password: string): Promise<void>;
   /** A direct message to each of `users` and a note in the approval channel (break-glass). */
   alertApprovers(request: AccessRequest, env: LoadedEnvironment, users: readonly string[], text: string): Promise<void>;
+  /** Before expiry: to the reminder channel and the owner, with Extend and Revoke-now buttons. */
+  expiryReminder(request: AccessRequest, env: LoadedEnvironment, text: string): Promise<void>;
+  /** After a revocation: the reminder channel and the owner are told. */
+  revoked(request: AccessRequest, env: LoadedEnvironment, text: string): Promise<void>;
+  /** A revocation gave up its quick retries: an alert in the reminder channel with a Retry button. */
+  revokeFailed(request: AccessRequest, env: LoadedEnvironment, text: string): Promise<void>;
+  /** Undecided request: a reply under the approval message, mentioning the approvers. */
+  remindApprovers(request: AccessRequest, env: LoadedEnvironment, text: string): Promise<void>;
+  /** Database users the state does not know, and active users whose login is gone, with Drop buttons. */
+  orphanReport(env: LoadedEnvironment, report: OrphanReport): Promise<void>;
+}
+
+export interface OrphanReport {
+  /** Users in the database carrying the bot's prefix that no open request owns. */
+  unknown: string[];
+  /** Active requests whose database user is missing. */
+  missing: { requestId: string; username: string; requester: string }[];
 }
 
 /** Who people are, as Slack knows them. */

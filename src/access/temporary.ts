@@ -11,14 +11,21 @@ import { nominalUsername } from '../dialects/usernames.js';
 import { formatDuration } from '../duration.js';
 import { AppError, isAppError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { AccessRequest } from '../store/requests.js';
+import { OPEN_STATES, type AccessRequest } from '../store/requests.js';
 import type { Store } from '../store/store.js';
 import type { Directory, Notifier } from './ports.js';
+import { createRevoker, type RevocationSettings } from './revocation.js';
 
 /** Temporary users need LifeTime 11.7.5 or later: seeds/outsystems-cloud-database-access.md#temporary-database-user */
 export const MIN_LIFETIME_FOR_TEMPORARY = '11.7.5';
 
 export interface AccessDeps {
+  /** Retry pauses of failed revocations; tests shorten them. */
+  revocation?: Partial<RevocationSettings>;
+  /** Told when something may now be due sooner (an activation, a scheduled retry): wakes the expiry timer. */
+  onChange?: () => void;
+  /** Jitter source for retries, in [0, 1). */
+  random?: () => number;
   config: Config;
   store: Store;
   /** The Database of an environment (opened once per environment by the caller). */
@@ -69,12 +76,25 @@ const STATE_WORDS: Record<string, string> = {
   provisioning: 'being created',
   active: 'active',
   revoking: 'being revoked',
+  revoke_failed: 'failing to be revoked (the bot keeps retrying)',
 };
 
 export function createTemporaryAccess(deps: AccessDeps) {
   const { config, store, notifier, directory, clock, log } = deps;
   /** Passwords people chose, until their request is provisioned; memory only, never the store. */
   const chosenPasswords = new Map<string, string>();
+  const revoker = createRevoker({
+    store,
+    notifier,
+    clock,
+    log,
+    database: deps.database,
+    environment,
+    statusLine,
+    ...(deps.revocation ? { settings: deps.revocation } : {}),
+    ...(deps.random ? { random: deps.random } : {}),
+    ...(deps.onChange ? { onChange: deps.onChange } : {}),
+  });
 
   function environment(name: string): LoadedEnvironment {
     const wanted = name.trim().toLowerCase();
@@ -293,6 +313,7 @@ export function createTemporaryAccess(deps: AccessDeps) {
         detail: { username: created.username, grantedTables: created.grantedTables.length, generatedCredential: chosen === undefined },
       });
       if (!active) return store.requests.get(requestId);
+      deps.onChange?.();
       if (approved.ownPassword && chosen === undefined) {
         await deliver('requester notice', active, () =>
           notifier.notifyRequester(active, 'The password you chose was lost when the bot restarted, so a strong one was generated for you instead.'),
@@ -350,32 +371,18 @@ export function createTemporaryAccess(deps: AccessDeps) {
       await deliver('approval update', withdrawn, () => notifier.approvalUpdated(withdrawn, env, statusLine(withdrawn)));
       return withdrawn;
     }
-    if (request.state !== 'active' && request.state !== 'revoking') {
+    if (!['active', 'revoking', 'revoke_failed'].includes(request.state)) {
       throw new AppError('conflict', `Your user in ${env.name} is ${STATE_WORDS[request.state] ?? request.state}; try again in a minute.`);
     }
-    return revoke(request, input.user);
-  }
-
-  /** Blocks, disconnects and drops the request's user; stays 'revoking' (and says so) while any step fails. */
-  async function revoke(request: AccessRequest, actor: string): Promise<AccessRequest> {
-    const env = environment(request.env);
-    const revoking = store.requests.transition(request.id, { from: ['active', 'revoking'], to: 'revoking', actor });
-    if (!revoking?.username) throw new AppError('conflict', 'The user changed meanwhile; run the command again.');
-    const report = await deps.database(env).revokeUser({ username: revoking.username });
-    const failures = report.steps.filter((s) => s.error).map((s) => `${s.label}: ${s.error?.message}`);
-    if (!report.complete) {
-      const error = `revocation incomplete (${failures.join('; ')})`;
-      const still = store.requests.transition(request.id, { from: ['revoking'], to: 'revoking', actor: 'bot', set: { error }, detail: { failures } }) ?? revoking;
-      log.error({ requestId: request.id, env: env.name, failures }, 'revocation incomplete');
+    const outcome = await revoker.attempt(request, input.user, request.state === 'active' ? 'requested' : 'retry');
+    const after = store.requests.get(request.id) ?? request;
+    if (outcome !== 'revoked') {
       throw new AppError(
         'db_error',
-        `The user ${still.username} in ${env.name} could not be fully removed: ${failures.join('; ')}. It stays marked as being revoked; run the command again, or ask an approver to look.`,
+        `The user ${after.username} in ${env.name} could not be fully removed yet: ${after.error ?? 'unknown error'}. It is blocked where that step succeeded, and the bot keeps retrying; approvers are alerted if it keeps failing.`,
       );
     }
-    const revoked = store.requests.transition(request.id, { from: ['revoking'], to: 'revoked', actor, set: { error: null }, detail: { sessionsEnded: report.sessionsEnded } });
-    if (!revoked) throw new AppError('conflict', 'The user changed meanwhile; run the command again.');
-    await deliver('approval update', revoked, () => notifier.approvalUpdated(revoked, env, statusLine(revoked)));
-    return revoked;
+    return after;
   }
 
   /** A new password for the requester's active user; returned once to the caller, never kept. */
@@ -394,11 +401,11 @@ export function createTemporaryAccess(deps: AccessDeps) {
 
   /** The requester's requests; for an approver, every open request of the environments they approve. */
   async function list(user: string): Promise<{ own: AccessRequest[]; approving: AccessRequest[] }> {
-    const own = store.requests.listByRequester(user, ['pending', 'approved', 'provisioning', 'active', 'revoking']);
+    const own = store.requests.listByRequester(user, OPEN_STATES);
     const approved: string[] = [];
     for (const env of config.environments) if (await isApprover(user, env)) approved.push(env.name);
     const approving = approved.length
-      ? store.requests.listInStates(['pending', 'approved', 'provisioning', 'active', 'revoking']).filter((r: AccessRequest) => approved.includes(r.env) && r.requester !== user)
+      ? store.requests.listInStates(OPEN_STATES).filter((r: AccessRequest) => approved.includes(r.env) && r.requester !== user)
       : [];
     return { own, approving };
   }
@@ -428,13 +435,9 @@ export function createTemporaryAccess(deps: AccessDeps) {
         );
       }
     }
-    for (const request of store.requests.listInStates(['revoking'])) {
-      try {
-        await revoke(request, 'bot');
-        counts.revoked++;
-      } catch (err) {
-        log.error({ err, requestId: request.id }, 'revocation still incomplete after restart');
-      }
+    // A revocation the crash interrupted has no retry scheduled; scheduled ones are the timer's.
+    for (const request of store.requests.listInStates(['revoking']).filter((r) => r.nextAttemptAt === null)) {
+      if ((await revoker.attempt(request, 'bot', 'retry')) === 'revoked') counts.revoked++;
     }
     return counts;
   }
@@ -459,7 +462,24 @@ export function createTemporaryAccess(deps: AccessDeps) {
     }
   }
 
-  return { environment, isApprover, approversOf, validateRequest, requestTemporary, assertCanDecide, decide, provision, details, remove, revoke, rotatePassword, list, reconcile, statusLine, planOf };
+  return {
+    environment,
+    isApprover,
+    approversOf,
+    validateRequest,
+    requestTemporary,
+    assertCanDecide,
+    decide,
+    provision,
+    details,
+    remove,
+    rotatePassword,
+    list,
+    reconcile,
+    statusLine,
+    planOf,
+    revoker,
+  };
 }
 
 export type TemporaryAccess = ReturnType<typeof createTemporaryAccess>;

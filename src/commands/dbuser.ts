@@ -8,6 +8,7 @@ export type DbuserCommand =
   | { action: 'request'; env: string; durationMs?: number; reason: string; breakGlass: boolean }
   | { action: 'details'; env: string }
   | { action: 'delete'; env: string }
+  | { action: 'revoke'; username: string }
   | { action: 'list' };
 
 export const USAGE: Record<Exclude<DbuserCommand['action'], 'request-modal'>, string> = {
@@ -16,6 +17,7 @@ export const USAGE: Record<Exclude<DbuserCommand['action'], 'request-modal'>, st
   details: '`/dbuser details <env>`: server, port, database, username and expiry of your temporary user',
   delete: '`/dbuser delete <env>`: revoke your temporary user now (or withdraw a request)',
   list: '`/dbuser list`: your users and requests (approvers: also those they approve)',
+  revoke: '`/dbuser revoke <username>`: approvers revoke anyone\'s temporary user now',
 };
 
 export function usageText(): string {
@@ -66,6 +68,9 @@ export function parseDbuser(text: string): DbuserCommand {
       if (args.length !== 1 || args[0]!.startsWith('--')) throw usageError(`\`${action}\` needs exactly one environment name.`, action);
       return { action, env: args[0]! };
     }
+    case 'revoke':
+      if (args.length !== 1 || args[0]!.startsWith('--')) throw usageError('`revoke` needs exactly one database username.', 'revoke');
+      return { action: 'revoke', username: args[0]! };
     case 'request':
       return parseRequest(args);
     default:

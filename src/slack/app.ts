@@ -8,6 +8,7 @@ import type { SlackDeps } from './deps.js';
 import { registerApprovalActions } from './listeners/approvals.js';
 import { registerCredentialActions } from './listeners/credentials.js';
 import { registerDbuserCommand } from './listeners/dbuser-command.js';
+import { registerExpiryActions } from './listeners/expiry-actions.js';
 import { registerInteropCommand } from './listeners/interop-command.js';
 import { registerRequestModal } from './listeners/request-modal.js';
 
@@ -66,6 +67,7 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
   registerCredentialActions(app, deps);
   registerRequestModal(app, deps);
   registerInteropCommand(app);
+  registerExpiryActions(app, deps);
   app.error(async (error) => {
     deps.log.error({ err: error }, 'unhandled error in a Slack listener');
   });

@@ -17,6 +17,10 @@ export const ACTIONS = {
   deny: 'approval_deny',
   rotate: 'credentials_rotate',
   remove: 'user_delete',
+  extend: 'expiry_extend',
+  revokeNow: 'expiry_revoke',
+  retry: 'revoke_retry',
+  dropOrphan: 'orphan_drop',
 } as const;
 
 export const VIEWS = {
@@ -121,6 +125,7 @@ const STATE_LABEL: Record<string, string> = {
   provisioning: 'being created',
   active: 'active',
   revoking: 'being revoked',
+  revoke_failed: 'revocation failing, retrying',
 };
 
 function listLine(r: AccessRequest, withRequester: boolean): string {
@@ -197,4 +202,40 @@ export function denyModal(requestId: string): Record<string, unknown> {
       },
     ],
   };
+}
+
+/** Before expiry: Extend and Revoke now. */
+export function expiryReminderMessage(request: AccessRequest, text: string): SlackMessage {
+  return {
+    text: `The temporary user ${request.username} in ${request.env} expires soon`,
+    blocks: [
+      md(text),
+      ...(request.expiresAt !== null ? [context(`Expires ${slackDate(request.expiresAt)}. Request \`${request.id}\`.`)] : []),
+      { type: 'actions', elements: [button('Extend', ACTIONS.extend, request.id, 'primary'), button('Revoke now', ACTIONS.revokeNow, request.id, 'danger')] },
+    ],
+  };
+}
+
+/** A revocation that keeps failing: Retry for approvers. */
+export function revokeFailedMessage(request: AccessRequest, text: string): SlackMessage {
+  return {
+    text: `Revocation of ${request.username} in ${request.env} is failing`,
+    blocks: [md(text), { type: 'actions', elements: [button('Retry', ACTIONS.retry, request.id, 'danger')] }],
+  };
+}
+
+/** Users the bot's state does not explain, with Drop buttons for approvers. */
+export function orphanReportMessage(env: LoadedEnvironment, report: { unknown: string[]; missing: { username: string; requester: string }[] }): SlackMessage {
+  const blocks: Block[] = [{ type: 'header', text: { type: 'plain_text', text: `Database users to look at in ${env.name}` } }];
+  if (report.unknown.length) {
+    blocks.push(md(`*In the database with the bot's prefix, but unknown to the bot* (created by hand, or left by a crash):`));
+    for (const username of report.unknown.slice(0, 40)) {
+      blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `\`${username}\`` }, accessory: button('Drop', ACTIONS.dropOrphan, `${env.name}:${username}`, 'danger') });
+    }
+    if (report.unknown.length > 40) blocks.push(context(`…and ${report.unknown.length - 40} more.`));
+  }
+  if (report.missing.length) {
+    blocks.push(md(`*Active for the bot, but missing from the database* (dropped by hand?):\n${report.missing.map((m) => `• \`${m.username}\` of <@${m.requester}>`).join('\n')}`));
+  }
+  return { text: `Database users to look at in ${env.name}`, blocks };
 }

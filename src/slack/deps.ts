@@ -1,4 +1,5 @@
 // What the Slack listeners share.
+import type { Expiry } from '../access/expiry.js';
 import type { TemporaryAccess } from '../access/temporary.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
@@ -6,6 +7,7 @@ import type { Logger } from '../log.js';
 /** `access` is read on each event, not at registration: it is wired after the Slack app exists. */
 export interface SlackDeps {
   access: TemporaryAccess;
+  expiry: Expiry;
   config: Config;
   log: Logger;
 }

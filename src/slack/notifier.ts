@@ -4,7 +4,7 @@ import type { Directory, Notifier } from '../access/ports.js';
 import type { TemporaryAccess } from '../access/temporary.js';
 import type { Clock } from '../clock.js';
 
-import { approvalMessage, credentialsMessage, textMessage } from './blocks.js';
+import { approvalMessage, credentialsMessage, expiryReminderMessage, orphanReportMessage, revokeFailedMessage, textMessage } from './blocks.js';
 
 /** Opens (or finds) the DM channel between the bot and a user. */
 async function dmChannel(client: WebClient, user: string): Promise<string> {
@@ -39,6 +39,30 @@ export function slackNotifier(client: WebClient, access: () => TemporaryAccess):
       const message = credentialsMessage(details, password, `Your temporary database user in ${env.name} is ready`);
       // Ephemeral, in the requester's DM with the bot: only they see it, and Slack does not keep it.
       await client.chat.postEphemeral({ channel: await dmChannel(client, request.requester), user: request.requester, ...message });
+    },
+
+    async expiryReminder(request, env, text) {
+      const message = expiryReminderMessage(request, text);
+      await client.chat.postMessage({ channel: env.channels.reminders, ...message });
+      await client.chat.postMessage({ channel: await dmChannel(client, request.requester), ...message });
+    },
+
+    async revoked(request, env, text) {
+      await client.chat.postMessage({ channel: env.channels.reminders, ...textMessage(text) });
+      await client.chat.postMessage({ channel: await dmChannel(client, request.requester), ...textMessage(text) });
+    },
+
+    async revokeFailed(request, env, text) {
+      await client.chat.postMessage({ channel: env.channels.reminders, ...revokeFailedMessage(request, text) });
+    },
+
+    async remindApprovers(request, env, text) {
+      const channel = request.approvalChannel ?? env.channels.approvals;
+      await client.chat.postMessage({ channel, ...(request.approvalTs ? { thread_ts: request.approvalTs } : {}), ...textMessage(text) });
+    },
+
+    async orphanReport(env, report) {
+      await client.chat.postMessage({ channel: env.channels.reminders, ...orphanReportMessage(env, report) });
     },
 
     async alertApprovers(request, env, users, text) {

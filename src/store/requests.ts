@@ -12,6 +12,7 @@ export type RequestState =
   | 'provisioning'
   | 'active'
   | 'revoking'
+  | 'revoke_failed'
   | 'revoked'
   | 'denied'
   | 'expired'
@@ -27,19 +28,35 @@ export const REQUEST_STATES: readonly RequestState[] = Object.freeze([
   'provisioning',
   'active',
   'revoking',
+  'revoke_failed',
   'revoked',
   'denied',
   'expired',
   'failed',
 ] as const);
 
-/** States in which a request still holds (or may soon hold) a database user: at most one per person, environment and kind. */
-export const OPEN_STATES: readonly RequestState[] = Object.freeze(['pending', 'approved', 'provisioning', 'active', 'revoking'] as const);
+/**
+ * States in which a request still holds (or may soon hold) a database user: at most one per person, environment and kind.
+ * revoke_failed is one: its user may still exist, so the person cannot ask for another until it is resolved.
+ */
+export const OPEN_STATES: readonly RequestState[] = Object.freeze([
+  'pending',
+  'approved',
+  'provisioning',
+  'active',
+  'revoking',
+  'revoke_failed',
+] as const);
+
+/** States whose revocation is retried when nextAttemptAt comes: listRetryDue, nextDueAt. */
+const RETRY_STATES: readonly RequestState[] = Object.freeze(['revoking', 'revoke_failed'] as const);
 
 /**
  * The state machine: the states each state may move to. `active → active` is an extension (a new
- * expiresAt); `revoking → revoking` records another revocation attempt. failed, denied, expired and
- * revoked are terminal. There is no way back from revoking to active: once revocation started, the
+ * expiresAt); `revoking → revoking` records another revocation attempt; `revoking → revoke_failed`
+ * gives up the quick retries, and revoke_failed goes back to revoking for a later attempt, or to
+ * revoked once someone confirms the user is gone. failed, denied, expired and revoked are terminal.
+ * There is no way back from revoking (or revoke_failed) to active: once revocation started, the
  * user may already be unable to log in, so an extension would promise access that no longer exists.
  */
 export const TRANSITIONS: Readonly<Record<RequestState, readonly RequestState[]>> = Object.freeze({
@@ -47,7 +64,8 @@ export const TRANSITIONS: Readonly<Record<RequestState, readonly RequestState[]>
   approved: Object.freeze(['provisioning', 'failed'] as const),
   provisioning: Object.freeze(['active', 'failed'] as const),
   active: Object.freeze(['revoking', 'active'] as const),
-  revoking: Object.freeze(['revoked', 'revoking'] as const),
+  revoking: Object.freeze(['revoked', 'revoking', 'revoke_failed'] as const),
+  revoke_failed: Object.freeze(['revoking', 'revoked'] as const),
   revoked: Object.freeze([] as const),
   denied: Object.freeze([] as const),
   expired: Object.freeze([] as const),
@@ -86,6 +104,12 @@ export interface AccessRequest {
   approvalTs: string | null;
   /** Last failure, a sentence (never a password). */
   error: string | null;
+  /** Revocation attempts made so far (0 until revocation starts). */
+  revokeAttempts: number;
+  /** When to try revoking again (revoking, revoke_failed); null when none is scheduled. */
+  nextAttemptAt: number | null;
+  /** How many times the expiry was extended. */
+  extensions: number;
 }
 
 export interface NewRequest {
@@ -111,7 +135,10 @@ type SettableField =
   | 'expiresAt'
   | 'error'
   | 'approvalChannel'
-  | 'approvalTs';
+  | 'approvalTs'
+  | 'revokeAttempts'
+  | 'nextAttemptAt'
+  | 'extensions';
 
 /** Fields a transition may change along with the state. */
 type Changes = Partial<Pick<AccessRequest, SettableField>>;
@@ -126,6 +153,9 @@ const SETTABLE_FIELDS: readonly SettableField[] = [
   'error',
   'approvalChannel',
   'approvalTs',
+  'revokeAttempts',
+  'nextAttemptAt',
+  'extensions',
 ];
 
 export interface Transition {
@@ -166,6 +196,19 @@ export interface RequestRepository {
   listInStates(states: readonly RequestState[]): AccessRequest[];
   /** Active requests whose expiresAt <= at, soonest first, at most `limit`. */
   listExpiring(at: number, limit: number): AccessRequest[];
+  /** Active requests with after < expiresAt <= upTo, soonest first: the users a reminder window newly reaches. */
+  listExpiringBetween(after: number, upTo: number): AccessRequest[];
+  /** The earliest expiresAt of an active request later than `after`, or null. */
+  nextExpiryAfter(after: number): number | null;
+  /** Requests in revoking or revoke_failed whose nextAttemptAt <= at, soonest first, at most `limit`; null nextAttemptAt is never due. */
+  listRetryDue(at: number, limit: number): AccessRequest[];
+  /**
+   * The earliest moment any work is due: the soonest expiresAt of an active request or nextAttemptAt
+   * of a revoking / revoke_failed one; null when there is none. A scheduler sleeps until then.
+   */
+  nextDueAt(): number | null;
+  /** Pending requests created at or before `at`, oldest first, at most `limit` (approval reminders). */
+  listPendingOlderThan(at: number, limit: number): AccessRequest[];
 }
 
 interface RequestRow {
@@ -191,6 +234,9 @@ interface RequestRow {
   approval_channel: string | null;
   approval_ts: string | null;
   error: string | null;
+  revoke_attempts: number;
+  next_attempt_at: number | null;
+  extensions: number;
 }
 
 function toRequest(row: RequestRow): AccessRequest {
@@ -217,6 +263,9 @@ function toRequest(row: RequestRow): AccessRequest {
     approvalChannel: row.approval_channel,
     approvalTs: row.approval_ts,
     error: row.error,
+    revokeAttempts: row.revoke_attempts,
+    nextAttemptAt: row.next_attempt_at,
+    extensions: row.extensions,
   };
 }
 
@@ -247,9 +296,9 @@ function assertAllowed(t: Transition): void {
   }
 }
 
-/** A CHECK or NOT NULL refusal is a caller bug (say, active without expiresAt): an AppError with the constraint named. */
+/** A CHECK, NOT NULL or type refusal is a caller bug (say, active without expiresAt, 1.5 attempts): an AppError with the constraint named. */
 function refusal(err: unknown, what: string): unknown {
-  if (isSqliteError(err, 'SQLITE_CONSTRAINT_CHECK', 'SQLITE_CONSTRAINT_NOTNULL')) {
+  if (isSqliteError(err, 'SQLITE_CONSTRAINT_CHECK', 'SQLITE_CONSTRAINT_NOTNULL', 'SQLITE_CONSTRAINT_DATATYPE')) {
     return new AppError('internal', `The state database refused ${what}: ${err.message}.`, { cause: err });
   }
   return err;
@@ -284,7 +333,27 @@ interface UpdateParams {
   error: string | null;
   approvalChannel: string | null;
   approvalTs: string | null;
+  revokeAttempts: number;
+  nextAttemptAt: number | null;
+  extensions: number;
 }
+
+/** Throws AppError('internal') unless `limit` is a positive whole number: a list without a bound is a bug. */
+function assertLimit(limit: number, what: string): void {
+  if (!(Number.isInteger(limit) && limit > 0)) {
+    throw new AppError('internal', `${what} limit must be a positive whole number, not ${limit}.`);
+  }
+}
+
+/**
+ * The earliest moment work is due, one MIN per state so each is a single step down its index
+ * (requests_expiry, requests_retry) rather than a scan; MIN skips NULLs. Exported for the test
+ * that checks the plan.
+ */
+export const NEXT_DUE_SQL = `SELECT min(due) FROM (
+    SELECT min(expires_at) AS due FROM requests WHERE state = 'active'
+    ${RETRY_STATES.map((state) => `UNION ALL SELECT min(next_attempt_at) FROM requests WHERE state = '${state}'`).join('\n    ')}
+  )`;
 
 /** The request repository over an open, migrated database; statements and transactions are prepared here, once. */
 export function createRequestRepository(db: Database.Database, clock: Clock, audit: AuditLog): RequestRepository {
@@ -305,7 +374,8 @@ export function createRequestRepository(db: Database.Database, clock: Clock, aud
   const update = db.prepare<UpdateParams, RequestRow>(
     `UPDATE requests SET state = @state, updated_at = @updatedAt, username = @username, decided_by = @decidedBy,
        decided_at = @decidedAt, decision_reason = @decisionReason, activated_at = @activatedAt,
-       expires_at = @expiresAt, error = @error, approval_channel = @approvalChannel, approval_ts = @approvalTs
+       expires_at = @expiresAt, error = @error, approval_channel = @approvalChannel, approval_ts = @approvalTs,
+       revoke_attempts = @revokeAttempts, next_attempt_at = @nextAttemptAt, extensions = @extensions
      WHERE id = @id AND state = @expected
      RETURNING *`,
   );
@@ -326,6 +396,18 @@ export function createRequestRepository(db: Database.Database, clock: Clock, aud
   );
   const expiring = db.prepare<[number, number], RequestRow>(
     `SELECT * FROM requests WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at, rowid LIMIT ?`,
+  );
+  const expiringBetween = db.prepare<[number, number], RequestRow>(
+    `SELECT * FROM requests WHERE state = 'active' AND expires_at > ? AND expires_at <= ? ORDER BY expires_at, rowid`,
+  );
+  const expiryAfter = db.prepare<[number], { next: number | null }>(`SELECT MIN(expires_at) AS next FROM requests WHERE state = 'active' AND expires_at > ?`);
+  const retryDue = db.prepare<[number, number], RequestRow>(
+    `SELECT * FROM requests WHERE state IN (${RETRY_STATES.map((state) => `'${state}'`).join(', ')}) AND next_attempt_at <= ?
+     ORDER BY next_attempt_at, rowid LIMIT ?`,
+  );
+  const nextDue = db.prepare<[], number | null>(NEXT_DUE_SQL).pluck();
+  const pendingOlder = db.prepare<[number, number], RequestRow>(
+    `SELECT * FROM requests WHERE state = 'pending' AND created_at <= ? ORDER BY created_at, rowid LIMIT ?`,
   );
 
   function findOpen(env: string, requester: string, kind: RequestKind): AccessRequest | undefined {
@@ -408,6 +490,9 @@ export function createRequestRepository(db: Database.Database, clock: Clock, aud
         error: merged.error,
         approvalChannel: merged.approvalChannel,
         approvalTs: merged.approvalTs,
+        revokeAttempts: merged.revokeAttempts,
+        nextAttemptAt: merged.nextAttemptAt,
+        extensions: merged.extensions,
       });
     } catch (err) {
       throw refusal(err, `moving request ${id} from ${current.state} to ${t.to}`);
@@ -458,10 +543,30 @@ export function createRequestRepository(db: Database.Database, clock: Clock, aud
     },
 
     listExpiring(at, limit) {
-      if (!(Number.isInteger(limit) && limit > 0)) {
-        throw new AppError('internal', `An expiry list limit must be a positive whole number, not ${limit}.`);
-      }
+      assertLimit(limit, 'An expiry list');
       return expiring.all(at, limit).map(toRequest);
+    },
+
+    listExpiringBetween(after, upTo) {
+      return expiringBetween.all(after, upTo).map(toRequest);
+    },
+
+    nextExpiryAfter(after) {
+      return expiryAfter.get(after)?.next ?? null;
+    },
+
+    listRetryDue(at, limit) {
+      assertLimit(limit, 'A revocation retry list');
+      return retryDue.all(at, limit).map(toRequest);
+    },
+
+    nextDueAt() {
+      return nextDue.get() ?? null;
+    },
+
+    listPendingOlderThan(at, limit) {
+      assertLimit(limit, 'A pending list');
+      return pendingOlder.all(at, limit).map(toRequest);
     },
   };
 }

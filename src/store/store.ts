@@ -5,12 +5,14 @@ import Database from 'better-sqlite3';
 import { systemClock, type Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import { createAuditLog, type AuditLog } from './audit.js';
+import { createReminderLog, type ReminderLog } from './reminders.js';
 import { createRequestRepository, type RequestRepository } from './requests.js';
 import { isSqliteError } from './sqlite-errors.js';
 
 export interface Store {
   requests: RequestRepository;
   audit: AuditLog;
+  reminders: ReminderLog;
   /**
    * Runs fn in one SQLite transaction (better-sqlite3's db.transaction; immediate mode, so the write
    * lock is taken at the start and a read-then-write inside cannot be overtaken). Repository calls
@@ -83,6 +85,71 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
     BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
   CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
     BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+  `,
+  // 2: revoke_failed, revocation retry bookkeeping and the extension count on requests (a rebuild: the state CHECK
+  // changes); the reminders claimed or sent, so a restart neither repeats nor loses one.
+  `
+  CREATE TABLE requests_new (
+    id TEXT PRIMARY KEY CHECK (id GLOB 'r_*'),
+    kind TEXT NOT NULL CHECK (kind IN ('temporary')),
+    env TEXT NOT NULL CHECK (env <> ''),
+    requester TEXT NOT NULL CHECK (requester <> ''),
+    requester_name TEXT NOT NULL,
+    access TEXT NOT NULL CHECK (access IN ('readwrite', 'readonly', 'interop')),
+    duration_ms INTEGER NOT NULL CHECK (duration_ms > 0),
+    reason TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'provisioning', 'active', 'revoking', 'revoke_failed', 'revoked', 'denied', 'expired', 'failed')),
+    username TEXT,
+    requester_chose_credential INTEGER NOT NULL CHECK (requester_chose_credential IN (0, 1)),
+    break_glass INTEGER NOT NULL CHECK (break_glass IN (0, 1)),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    decided_by TEXT,
+    decided_at INTEGER,
+    decision_reason TEXT,
+    activated_at INTEGER,
+    expires_at INTEGER,
+    approval_channel TEXT,
+    approval_ts TEXT,
+    error TEXT,
+    revoke_attempts INTEGER NOT NULL DEFAULT 0 CHECK (revoke_attempts >= 0),
+    -- NULL: no retry scheduled (not revoking, or waiting for a person to resolve it).
+    next_attempt_at INTEGER,
+    extensions INTEGER NOT NULL DEFAULT 0 CHECK (extensions >= 0),
+    -- The username is recorded before the CREATE, so after a crash reconciliation knows whom to look for;
+    -- a failed revocation may have left the user behind, so it keeps the name too.
+    CHECK (state NOT IN ('provisioning', 'active', 'revoking', 'revoke_failed') OR username IS NOT NULL),
+    -- An active user without an expiry would never be revoked.
+    CHECK (state <> 'active' OR expires_at IS NOT NULL)
+  ) STRICT;
+
+  INSERT INTO requests_new (id, kind, env, requester, requester_name, access, duration_ms, reason, state, username,
+    requester_chose_credential, break_glass, created_at, updated_at, decided_by, decided_at, decision_reason,
+    activated_at, expires_at, approval_channel, approval_ts, error)
+  SELECT id, kind, env, requester, requester_name, access, duration_ms, reason, state, username,
+    requester_chose_credential, break_glass, created_at, updated_at, decided_by, decided_at, decision_reason,
+    activated_at, expires_at, approval_channel, approval_ts, error
+  FROM requests;
+  DROP TABLE requests;
+  ALTER TABLE requests_new RENAME TO requests;
+
+  -- revoke_failed is open: its user may still exist, so the person waits until it is resolved. Keep the list equal to OPEN_STATES.
+  CREATE UNIQUE INDEX requests_one_open ON requests (env, requester, kind)
+    WHERE state IN ('pending', 'approved', 'provisioning', 'active', 'revoking', 'revoke_failed');
+  CREATE INDEX requests_expiry ON requests (state, expires_at);
+  CREATE INDEX requests_by_requester ON requests (requester, created_at);
+  CREATE INDEX requests_by_state ON requests (state, created_at);
+  CREATE INDEX requests_retry ON requests (state, next_attempt_at);
+
+  -- One row per reminder: inserted (claimed) before sending, marked sent after. The primary key makes the claim atomic.
+  CREATE TABLE reminders (
+    request_id TEXT NOT NULL REFERENCES requests (id),
+    kind TEXT NOT NULL CHECK (length(kind) BETWEEN 1 AND 64 AND kind NOT GLOB '*[^a-z0-9:_-]*'),
+    claimed_at INTEGER NOT NULL,
+    sent_at INTEGER,
+    PRIMARY KEY (request_id, kind)
+  ) STRICT;
+  CREATE INDEX reminders_unsent ON reminders (claimed_at) WHERE sent_at IS NULL;
   `,
 ]);
 
@@ -184,6 +251,7 @@ export function openStore(path: string, options: { clock?: Clock } = {}): Store 
 
   const audit = createAuditLog(handle, clock);
   const requests = createRequestRepository(handle, clock, audit);
+  const reminders = createReminderLog(handle, clock);
   const run = handle.transaction((fn: () => unknown): unknown => {
     const result = fn();
     // An async fn would run its awaits after the commit, outside the transaction: refuse it, and roll back.
@@ -197,6 +265,7 @@ export function openStore(path: string, options: { clock?: Clock } = {}): Store 
   return {
     requests,
     audit,
+    reminders,
     transaction<T>(fn: () => T): T {
       // The generic is erased by better-sqlite3's types; run returns exactly what fn returned.
       return run.immediate(fn) as T;

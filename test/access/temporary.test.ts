@@ -43,6 +43,11 @@ function setup() {
       if (failing.has('deliverCredentials')) throw new Error('ephemeral failed');
     },
     alertApprovers: async (_r, _e, users, text) => void sent.push({ kind: 'alertApprovers', text: `${users.join(',')} ${text}` }),
+    expiryReminder: async (_r, _e, text) => void sent.push({ kind: 'expiryReminder', text }),
+    revoked: async (_r, _e, text) => void sent.push({ kind: 'revoked', text }),
+    revokeFailed: async (_r, _e, text) => void sent.push({ kind: 'revokeFailed', text }),
+    remindApprovers: async (_r, _e, text) => void sent.push({ kind: 'remindApprovers', text }),
+    orphanReport: async (env, report) => void sent.push({ kind: 'orphanReport', text: `${env.name} ${JSON.stringify(report)}` }),
   };
   const access = createTemporaryAccess({
     config,
@@ -168,7 +173,7 @@ describe('policy', () => {
       return [];
     });
     const again = setup().access;
-    await expect(again.remove({ env: 'dev', user: USERS.ltAdmin })).rejects.toThrow(/could not be fully removed: drop the login: login in use/);
+    await expect(again.remove({ env: 'dev', user: USERS.ltAdmin })).rejects.toThrow(/could not be fully removed yet: revocation incomplete \(drop the login: login in use\)\. .*keeps retrying/);
     expect(store.requests.get(request.id)!.state).toBe('revoking');
     expect(store.requests.get(request.id)!.error).toContain('drop the login');
   });

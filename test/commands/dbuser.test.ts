@@ -19,6 +19,7 @@ describe('parseDbuser', () => {
     ['request prod --break-glass --reason "outage"', { action: 'request', env: 'prod', reason: 'outage', breakGlass: true }],
     ['details dev', { action: 'details', env: 'dev' }],
     ['delete  dev ', { action: 'delete', env: 'dev' }],
+    ['revoke dbx_maria_k3x9', { action: 'revoke', username: 'dbx_maria_k3x9' }],
   ])('%j', (text, expected) => {
     expect(parseDbuser(text)).toEqual(expected);
   });
@@ -29,6 +30,7 @@ describe('parseDbuser', () => {
     ['details dev prod', '`details` needs exactly one environment name.', '/dbuser details <env>'],
     ['delete --for 4h', '`delete` needs exactly one environment name.', '/dbuser delete <env>'],
     ['list everything', '`list` takes nothing after it.', '/dbuser list'],
+    ['revoke', '`revoke` needs exactly one database username.', '/dbuser revoke <username>'],
     ['request --for 4h', 'Name the environment first.', '/dbuser request <env>'],
     ['request dev --for', '`--for` needs a duration', '/dbuser request <env>'],
     ['request dev --for 4 hours', 'is not a duration', '/dbuser request <env>'],

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.js';
 import {
+  NEXT_DUE_SQL,
   OPEN_STATES,
   REQUEST_STATES,
   TRANSITIONS,
@@ -27,6 +28,7 @@ function requestIn(store: Store, state: RequestState, overrides: Parameters<type
     provisioning: ['approved', 'provisioning'],
     active: ['approved', 'provisioning', 'active'],
     revoking: ['approved', 'provisioning', 'active', 'revoking'],
+    revoke_failed: ['approved', 'provisioning', 'active', 'revoking', 'revoke_failed'],
     revoked: ['approved', 'provisioning', 'active', 'revoking', 'revoked'],
     denied: ['denied'],
     expired: ['expired'],
@@ -87,6 +89,9 @@ describe('create and get', () => {
       approvalChannel: null,
       approvalTs: null,
       error: null,
+      revokeAttempts: 0,
+      nextAttemptAt: null,
+      extensions: 0,
     };
     expect(created).toEqual(expected);
     expect(store.requests.get(created.id)).toEqual(expected);
@@ -356,6 +361,66 @@ describe('transition', () => {
     expect(b.audit.list({ requestId: created.id }).map((e) => e.action)).toEqual(['requested', 'state:approved']);
   });
 
+  it('round-trips the revocation bookkeeping and the extension count, and clears nextAttemptAt with null', () => {
+    const clock = testClock();
+    const { store } = temp.open(undefined, clock);
+    const active = requestIn(store, 'active');
+
+    const extended = store.requests.transition(active.id, { from: ['active'], to: 'active', actor: 'U0AAAAAAA', set: { expiresAt: T0 + 24 * HOUR, extensions: 1 } });
+    clock.advance(HOUR);
+    const retrying = store.requests.transition(active.id, {
+      from: ['active'],
+      to: 'revoking',
+      actor: 'scheduler',
+      set: { revokeAttempts: 1, nextAttemptAt: T0 + HOUR + 60_000, error: 'login still connected' },
+    });
+    const gaveUp = store.requests.transition(active.id, { from: ['revoking'], to: 'revoke_failed', actor: 'scheduler', set: { revokeAttempts: 5, nextAttemptAt: null } });
+
+    expect(extended).toMatchObject({ extensions: 1, revokeAttempts: 0, nextAttemptAt: null });
+    expect(retrying).toMatchObject({ state: 'revoking', extensions: 1, revokeAttempts: 1, nextAttemptAt: T0 + HOUR + 60_000 });
+    expect(gaveUp).toMatchObject({ state: 'revoke_failed', extensions: 1, revokeAttempts: 5, nextAttemptAt: null, error: 'login still connected' });
+    expect(store.requests.get(active.id)).toEqual(gaveUp);
+    expect(store.audit.list({ requestId: active.id }).at(-1)?.detail).toEqual({ from: 'revoking', changes: { revokeAttempts: 5, nextAttemptAt: null } });
+  });
+
+  it('records a revocation that fails, is retried later and finally succeeds, in audit order', () => {
+    const { store } = temp.open();
+    const active = requestIn(store, 'active');
+    store.requests.transition(active.id, { from: ['active'], to: 'revoking', actor: 'scheduler', set: { revokeAttempts: 1 } });
+    store.requests.transition(active.id, { from: ['revoking'], to: 'revoke_failed', actor: 'scheduler', set: { nextAttemptAt: T0 + HOUR } });
+    store.requests.transition(active.id, { from: ['revoke_failed'], to: 'revoking', actor: 'scheduler', set: { revokeAttempts: 2 } });
+    store.requests.transition(active.id, { from: ['revoking'], to: 'revoke_failed', actor: 'scheduler' });
+    const revoked = store.requests.transition(active.id, { from: ['revoke_failed'], to: 'revoked', actor: 'U0BBBBBBB', detail: { confirmed: 'user gone' } });
+
+    expect(revoked).toMatchObject({ state: 'revoked', revokeAttempts: 2, username: active.username });
+    expect(store.audit.list({ requestId: active.id }).slice(4).map((e) => `${e.action} from ${String(e.detail?.['from'])}`)).toEqual([
+      'state:revoking from active',
+      'state:revoke_failed from revoking',
+      'state:revoking from revoke_failed',
+      'state:revoke_failed from revoking',
+      'state:revoked from revoke_failed',
+    ]);
+  });
+
+  it.each([
+    ['a negative attempt count', { revokeAttempts: -1 }],
+    ['a fractional attempt count', { revokeAttempts: 1.5 }],
+    ['a missing attempt count', { revokeAttempts: null }],
+    ['a negative extension count', { extensions: -1 }],
+  ])('refuses %s through the schema, writing nothing', (_label, set) => {
+    const { store } = temp.open();
+    const request = requestIn(store, 'active');
+    const auditBefore = store.audit.list();
+
+    const err = thrown(() =>
+      store.requests.transition(request.id, { from: ['active'], to: 'revoking', actor: 'bot', set: set as { revokeAttempts: number } }),
+    );
+
+    expect(err.code).toBe('internal');
+    expect(store.requests.get(request.id)).toEqual(request);
+    expect(store.audit.list()).toEqual(auditBefore);
+  });
+
   const forbidden = REQUEST_STATES.flatMap((from) =>
     REQUEST_STATES.filter((to) => !TRANSITIONS[from].includes(to)).map((to) => [from, to] as const),
   );
@@ -435,13 +500,14 @@ describe('transition', () => {
 });
 
 describe('the state machine table', () => {
-  it('is the one agreed: terminal states lead nowhere, and revoking never returns to active', () => {
+  it('is the one agreed: terminal states lead nowhere, and revoking (or revoke_failed) never returns to active', () => {
     expect(TRANSITIONS).toEqual({
       pending: ['approved', 'denied', 'expired', 'failed'],
       approved: ['provisioning', 'failed'],
       provisioning: ['active', 'failed'],
       active: ['revoking', 'active'],
-      revoking: ['revoked', 'revoking'],
+      revoking: ['revoked', 'revoking', 'revoke_failed'],
+      revoke_failed: ['revoking', 'revoked'],
       revoked: [],
       denied: [],
       expired: [],
@@ -449,6 +515,11 @@ describe('the state machine table', () => {
     });
     expect(Object.isFrozen(TRANSITIONS)).toBe(true);
     expect(Object.isFrozen(TRANSITIONS.pending)).toBe(true);
+  });
+
+  it('keeps revoke_failed open: its user may still exist', () => {
+    expect(OPEN_STATES).toContain('revoke_failed');
+    expect(TRANSITIONS.revoke_failed).not.toContain('active');
   });
 
   it('lists as open exactly the states that can still lead to a database user', () => {
@@ -477,6 +548,14 @@ describe('setApprovalMessage', () => {
 });
 
 describe('queries', () => {
+  it('findOpen and listByRequester(OPEN_STATES) see a revoke_failed request', () => {
+    const { store } = temp.open();
+    const failed = requestIn(store, 'revoke_failed');
+
+    expect(store.requests.findOpen('dev', 'U0AAAAAAA', 'temporary')).toEqual(failed);
+    expect(store.requests.listByRequester('U0AAAAAAA', OPEN_STATES)).toEqual([failed]);
+  });
+
   it('findOpen returns the open request of that person, kind and environment only', () => {
     const { store } = temp.open();
     const open = store.requests.create(newRequest(), 'U0AAAAAAA');
@@ -552,5 +631,116 @@ describe('queries', () => {
       .map((row) => row.detail)
       .join('\n');
     expect(plan).toContain('requests_expiry');
+  });
+
+  /** A request of `requester` in revoking or revoke_failed (or a terminal state reached through them), with nextAttemptAt set. */
+  function retrying(store: Store, requester: string, state: RequestState, nextAttemptAt: number | null): AccessRequest {
+    const active = requestIn(store, 'active', { requester });
+    let current = store.requests.transition(active.id, { from: ['active'], to: 'revoking', actor: 'scheduler', set: { nextAttemptAt, revokeAttempts: 1 } })!;
+    if (state !== 'revoking') current = store.requests.transition(active.id, { from: ['revoking'], to: state, actor: 'scheduler' })!;
+    expect(current).toMatchObject({ state, nextAttemptAt });
+    return current;
+  }
+
+  it('listRetryDue returns revoking and revoke_failed requests due by `at`, soonest first, at most `limit`', () => {
+    const { store } = temp.open();
+    const late = retrying(store, 'U01', 'revoking', T0 + 3 * HOUR);
+    const soonest = retrying(store, 'U02', 'revoke_failed', T0 + 1 * HOUR);
+    const exact = retrying(store, 'U03', 'revoking', T0 + 4 * HOUR);
+    retrying(store, 'U04', 'revoke_failed', T0 + 5 * HOUR);
+    // Not scheduled (a person resolves it), and past its time but already revoked: neither is due.
+    retrying(store, 'U05', 'revoke_failed', null);
+    retrying(store, 'U06', 'revoked', T0);
+    // An active request past its expiry is listExpiring's, not a retry.
+    const active = requestIn(store, 'active', { requester: 'U07' });
+    store.requests.transition(active.id, { from: ['active'], to: 'active', actor: 'bot', set: { expiresAt: T0 } });
+
+    const at = T0 + 4 * HOUR;
+    expect(store.requests.listRetryDue(at, 10).map((r) => r.id)).toEqual([soonest.id, late.id, exact.id]);
+    expect(store.requests.listRetryDue(at, 2).map((r) => r.id)).toEqual([soonest.id, late.id]);
+    expect(store.requests.listRetryDue(T0, 10)).toEqual([]);
+    expect(thrown(() => store.requests.listRetryDue(at, 0)).code).toBe('internal');
+    expect(thrown(() => store.requests.listRetryDue(at, 1.5)).code).toBe('internal');
+  });
+
+  it('nextDueAt is null with nothing to do, even with pending and terminal requests about', () => {
+    const { store } = temp.open();
+    expect(store.requests.nextDueAt()).toBeNull();
+
+    requestIn(store, 'pending', { requester: 'U01' });
+    requestIn(store, 'provisioning', { requester: 'U02' });
+    retrying(store, 'U03', 'revoked', T0);
+    retrying(store, 'U04', 'revoke_failed', null);
+    for (const [i, state] of (['denied', 'expired', 'failed'] as const).entries()) requestIn(store, state, { requester: `U1${i}` });
+
+    expect(store.requests.nextDueAt()).toBeNull();
+  });
+
+  it('nextDueAt is the earliest of active expiries and retry times, whichever kind holds it', () => {
+    const { store } = temp.open();
+    const activeUntil = (requester: string, expiresAt: number) => {
+      const request = requestIn(store, 'active', { requester });
+      store.requests.transition(request.id, { from: ['active'], to: 'active', actor: 'bot', set: { expiresAt } });
+    };
+    activeUntil('U01', T0 + 5 * HOUR);
+    retrying(store, 'U02', 'revoking', T0 + 6 * HOUR);
+    // A revoked request keeps its last nextAttemptAt; it is not work.
+    retrying(store, 'U03', 'revoked', T0);
+    expect(store.requests.nextDueAt()).toBe(T0 + 5 * HOUR);
+
+    retrying(store, 'U04', 'revoke_failed', T0 + 4 * HOUR);
+    expect(store.requests.nextDueAt()).toBe(T0 + 4 * HOUR);
+
+    retrying(store, 'U05', 'revoking', T0 + 3 * HOUR);
+    expect(store.requests.nextDueAt()).toBe(T0 + 3 * HOUR);
+
+    activeUntil('U06', T0 + 2 * HOUR);
+    expect(store.requests.nextDueAt()).toBe(T0 + 2 * HOUR);
+  });
+
+  it('listPendingOlderThan returns pending requests created by `at`, oldest first, at most `limit`', () => {
+    const clock = testClock();
+    const { store } = temp.open(undefined, clock);
+    const first = store.requests.create(newRequest({ requester: 'U01' }), 'U01');
+    // Same millisecond: insertion order breaks the tie.
+    const second = store.requests.create(newRequest({ requester: 'U02' }), 'U02');
+    requestIn(store, 'approved', { requester: 'U03' });
+    requestIn(store, 'denied', { requester: 'U04' });
+    clock.advance(HOUR);
+    const third = store.requests.create(newRequest({ requester: 'U05' }), 'U05');
+    clock.advance(HOUR);
+    store.requests.create(newRequest({ requester: 'U06' }), 'U06');
+
+    expect(store.requests.listPendingOlderThan(T0 + HOUR, 10).map((r) => r.id)).toEqual([first.id, second.id, third.id]);
+    expect(store.requests.listPendingOlderThan(T0 + HOUR, 2).map((r) => r.id)).toEqual([first.id, second.id]);
+    expect(store.requests.listPendingOlderThan(T0 - 1, 10)).toEqual([]);
+    expect(thrown(() => store.requests.listPendingOlderThan(T0, -1)).code).toBe('internal');
+  });
+
+  function plan(path: string, sql: string): string[] {
+    return temp
+      .raw(path)
+      .prepare<[], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)
+      .all()
+      .map((row) => row.detail);
+  }
+
+  it('nextDueAt searches its indexes and never scans requests', () => {
+    const { path } = temp.open();
+    const steps = plan(path, NEXT_DUE_SQL);
+
+    expect(steps.filter((step) => /SCAN requests\b/.test(step))).toEqual([]);
+    expect(steps).toContainEqual(expect.stringMatching(/^SEARCH requests USING COVERING INDEX requests_expiry \(state=\?/));
+    expect(steps.filter((step) => /^SEARCH requests USING COVERING INDEX requests_retry \(state=\?/.test(step))).toHaveLength(2);
+  });
+
+  it.each([
+    ['listRetryDue', 'requests_retry', `SELECT * FROM requests WHERE state IN ('revoking', 'revoke_failed') AND next_attempt_at <= 0 ORDER BY next_attempt_at, rowid LIMIT 1`],
+    ['listPendingOlderThan', 'requests_by_state', `SELECT * FROM requests WHERE state = 'pending' AND created_at <= 0 ORDER BY created_at, rowid LIMIT 1`],
+  ])('%s searches %s', (_label, index, sql) => {
+    const { path } = temp.open();
+    const steps = plan(path, sql);
+    expect(steps.filter((step) => /SCAN requests\b/.test(step))).toEqual([]);
+    expect(steps.join('\n')).toContain(index);
   });
 });

@@ -154,7 +154,8 @@ describe('migrations', () => {
     const schema = db.prepare<[], string>(`SELECT sql FROM sqlite_master WHERE name = 'requests'`).pluck().get() ?? '';
     const indexes = db.prepare<[], string>(`SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'requests' AND sql IS NOT NULL`).pluck().all();
     const rebuild = [
-      schema.replace('CREATE TABLE requests', 'CREATE TABLE requests_new').replace(`kind IN ('temporary')`, `kind IN ('temporary', 'permanent')`),
+      // A table renamed by an earlier rebuild is stored as CREATE TABLE "requests".
+      schema.replace(/^CREATE TABLE "?requests"?/, 'CREATE TABLE requests_new').replace(`kind IN ('temporary')`, `kind IN ('temporary', 'permanent')`),
       'INSERT INTO requests_new SELECT * FROM requests',
       'DROP TABLE requests',
       'ALTER TABLE requests_new RENAME TO requests',
@@ -175,7 +176,131 @@ describe('migrations', () => {
       'requests_by_state',
       'requests_expiry',
       'requests_one_open',
+      'requests_retry',
     ]);
+  });
+});
+
+describe('migration 2: revoke_failed, retry bookkeeping, reminders', () => {
+  const V1 = MIGRATIONS.slice(0, 1);
+  const OLD_STATES = ['pending', 'approved', 'provisioning', 'active', 'revoking', 'revoked', 'denied', 'expired', 'failed'] as const;
+  const OLD_OPEN = ['pending', 'approved', 'provisioning', 'active', 'revoking'];
+
+  /** A file at schema version 1 holding one request in every state of version 1 (each its own requester), with an audit entry each. */
+  function version1File(): string {
+    const path = join(temp.folder(), 'v1.sqlite');
+    const db = new Database(path);
+    try {
+      expect(applyMigrations(db, V1, T0)).toEqual([1]);
+      const insert = db.prepare(
+        `INSERT INTO requests (id, kind, env, requester, requester_name, access, duration_ms, reason, state, username,
+           requester_chose_credential, break_glass, created_at, updated_at, decided_by, decided_at, decision_reason,
+           activated_at, expires_at, approval_channel, approval_ts, error)
+         VALUES (@id, 'temporary', 'dev', @requester, 'Ana', 'readonly', 3600000, 'incident', @state, @username,
+           1, 0, @createdAt, @createdAt, 'U0BBBBBBB', @createdAt, 'ok', @activatedAt, @expiresAt, 'C0APPROVAL', '1.2', @error)`,
+      );
+      const audit = db.prepare(`INSERT INTO audit_log (at, actor, action, request_id, env, detail) VALUES (?, 'bot', 'requested', ?, 'dev', '{"a":1}')`);
+      OLD_STATES.forEach((state, i) => {
+        const id = `r_${'abcdefghi'[i]?.repeat(10)}`;
+        insert.run({
+          id,
+          requester: `U0${i}`,
+          state,
+          username: state === 'pending' ? null : `dbx_u0${i}`,
+          createdAt: T0 + i,
+          activatedAt: state === 'active' || state === 'revoking' || state === 'revoked' ? T0 + i : null,
+          expiresAt: state === 'pending' ? null : T0 + 12 * HOUR + i,
+          error: state === 'failed' ? 'the server said no' : null,
+        });
+        audit.run(T0 + i, id);
+      });
+    } finally {
+      db.close();
+    }
+    return path;
+  }
+
+  function plan(db: Database.Database, sql: string): string {
+    return db
+      .prepare<[], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)
+      .all()
+      .map((row) => row.detail)
+      .join('\n');
+  }
+
+  it('keeps every row of version 1, with the new columns at their defaults', () => {
+    const path = version1File();
+    const before = temp.raw(path).prepare('SELECT * FROM requests ORDER BY id').all() as Record<string, unknown>[];
+    const auditBefore = temp.raw(path).prepare('SELECT * FROM audit_log ORDER BY id').all();
+
+    const { store } = temp.open(path, testClock(T0 + HOUR));
+
+    const raw = temp.raw(path);
+    expect(raw.prepare('SELECT version, applied_at AS appliedAt FROM schema_migrations ORDER BY version').all()).toEqual([
+      { version: 1, appliedAt: T0 },
+      { version: 2, appliedAt: T0 + HOUR },
+    ]);
+    expect(before).toHaveLength(OLD_STATES.length);
+    expect(raw.prepare('SELECT * FROM requests ORDER BY id').all()).toEqual(
+      before.map((row) => ({ ...row, revoke_attempts: 0, next_attempt_at: null, extensions: 0 })),
+    );
+    expect(raw.prepare('SELECT * FROM audit_log ORDER BY id').all()).toEqual(auditBefore);
+    expect(raw.pragma('foreign_key_check')).toEqual([]);
+    for (const row of before) {
+      expect(store.requests.get(String(row['id']))).toMatchObject({ state: row['state'], revokeAttempts: 0, nextAttemptAt: null, extensions: 0 });
+    }
+    expect(store.reminders.kindsFor(String(before[0]?.['id']))).toEqual([]);
+  });
+
+  it('keeps one open request per person: the partial UNIQUE index refuses a second, revoke_failed included', () => {
+    const path = version1File();
+    const { store } = temp.open(path);
+    const raw = temp.raw(path);
+    const secondPending = (requester: string) =>
+      raw
+        .prepare(
+          `INSERT INTO requests (id, kind, env, requester, requester_name, access, duration_ms, reason, state,
+             requester_chose_credential, break_glass, created_at, updated_at)
+           VALUES ('r_zzzzzzzzz' || ?, 'temporary', 'dev', ?, 'Ana', 'readwrite', 1, 'x', 'pending', 0, 0, 0, 0)`,
+        )
+        .run(requester.slice(-1), requester);
+
+    OLD_STATES.forEach((state, i) => {
+      if (OLD_OPEN.includes(state)) expect(() => secondPending(`U0${i}`), state).toThrow(/UNIQUE constraint failed/);
+      else expect(() => secondPending(`U0${i}`), state).not.toThrow();
+    });
+
+    const revoking = store.requests.findOpen('dev', `U0${OLD_STATES.indexOf('revoking')}`, 'temporary');
+    const failed = store.requests.transition(revoking?.id ?? '', { from: ['revoking'], to: 'revoke_failed', actor: 'scheduler' });
+    expect(failed?.state).toBe('revoke_failed');
+    expect(() => secondPending(failed?.requester ?? '')).toThrow(/UNIQUE constraint failed/);
+    expect(thrown(() => store.requests.create(newRequest({ requester: failed?.requester ?? '' }), 'bot')).code).toBe('conflict');
+  });
+
+  it('recreates every index of requests, and the planner uses each', () => {
+    const path = version1File();
+    temp.open(path);
+    const raw = temp.raw(path);
+
+    expect(raw.prepare<[], string>(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'requests' AND sql IS NOT NULL ORDER BY name`).pluck().all()).toEqual([
+      'requests_by_requester',
+      'requests_by_state',
+      'requests_expiry',
+      'requests_one_open',
+      'requests_retry',
+    ]);
+    expect(plan(raw, `SELECT * FROM requests WHERE env = 'dev' AND requester = 'U01' AND kind = 'temporary' AND state IN ('pending', 'approved', 'provisioning', 'active', 'revoking', 'revoke_failed')`)).toContain('requests_one_open');
+    expect(plan(raw, `SELECT * FROM requests WHERE state = 'active' AND expires_at <= 0 ORDER BY expires_at, rowid LIMIT 1`)).toContain('requests_expiry');
+    expect(plan(raw, `SELECT * FROM requests WHERE state = 'revoking' AND next_attempt_at <= 0 ORDER BY next_attempt_at LIMIT 1`)).toContain('requests_retry');
+    expect(plan(raw, `SELECT * FROM requests WHERE state = 'pending' AND created_at <= 0 ORDER BY created_at LIMIT 1`)).toContain('requests_by_state');
+    expect(plan(raw, `SELECT * FROM requests WHERE requester = 'U01' ORDER BY created_at DESC`)).toContain('requests_by_requester');
+    expect(plan(raw, `SELECT * FROM reminders WHERE sent_at IS NULL AND claimed_at < 0`)).toContain('reminders_unsent');
+  });
+
+  it('refuses revoke_failed without a username, as it does revoking', () => {
+    const { store, path } = temp.open();
+    const request = store.requests.create(newRequest(), 'U0AAAAAAA');
+    expect(() => temp.raw(path).prepare(`UPDATE requests SET state = 'revoke_failed' WHERE id = ?`).run(request.id)).toThrow(/CHECK constraint failed/);
   });
 });
 
@@ -262,6 +387,9 @@ describe('schema', () => {
     ['a boolean', 'break_glass = 2'],
     ['the other boolean', 'requester_chose_credential = -1'],
     ['a type (STRICT)', `duration_ms = 'twelve hours'`],
+    ['a negative revocation attempt count', 'revoke_attempts = -1'],
+    ['a negative extension count', 'extensions = -1'],
+    ['a missing revocation attempt count', 'revoke_attempts = NULL'],
   ])('CHECKs %s', (_label, assignment) => {
     const { store, path } = temp.open();
     const request = store.requests.create(newRequest(), 'U0AAAAAAA');

@@ -44,6 +44,17 @@ export function registerDbuserCommand(app: App, deps: SlackDeps): void {
           await respond(textMessage(done.state === 'revoked' ? `Your user \`${done.username}\` in *${done.env}* was revoked.` : `Your request in *${done.env}* was withdrawn.`));
           return;
         }
+        case 'revoke': {
+          const { request, outcome } = await deps.expiry.revokeByUsername({ username: parsed.username, actor: user });
+          await respond(
+            textMessage(
+              outcome === 'revoked'
+                ? `\`${request.username}\` (<@${request.requester}>) in *${request.env}* was revoked.`
+                : `\`${request.username}\` in *${request.env}* could not be fully revoked yet; the bot keeps retrying and alerts <#${deps.access.environment(request.env).channels.reminders}> if it keeps failing.`,
+            ),
+          );
+          return;
+        }
         case 'list': {
           const { own, approving } = await deps.access.list(user);
           await respond(listMessage(own, approving));
