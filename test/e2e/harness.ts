@@ -77,13 +77,33 @@ export interface Harness {
   sqliteBytes(): Buffer;
 }
 
-export function loadTestConfig(dbPath: string): Config {
-  const file = parseEnvironmentsFile(ENVIRONMENTS, 'e2e');
+/** An environment whose users live seconds, for watching expiry happen in real time. */
+export const QUICK_ENVIRONMENT = `
+  - name: quick
+    dialect: sqlserver
+    connection: { host: db-quick, database: outsystems, user: sa, password: { env: E2E_PW } }
+    details: { host: quick-db.example.com }
+    lifetimeVersion: "11.19.0"
+    network: vpn
+    approvers: { users: [${USERS.approver}] }
+    selfService: [${USERS.ltAdmin}]
+    channels: { approvals: ${APPROVALS}, reminders: C0REMINDERS }
+    policy: { ttl: 3s, maxTtl: 3s, reminders: [2s] }
+`;
+
+export function loadTestConfig(dbPath: string, extraEnvironments = ''): Config {
+  const file = parseEnvironmentsFile(ENVIRONMENTS + extraEnvironments, 'e2e');
   const environments = file.environments.map((env) => Object.assign(env, { adminPassword: () => 'admin-pw-not-a-user-secret' })) as LoadedEnvironment[];
   return { vars: { DBACCESS_CONFIG: 'e2e', DBACCESS_DB: dbPath, LOG_LEVEL: 'debug' }, usernamePrefix: file.usernamePrefix, environments };
 }
 
-export async function startHarness(): Promise<Harness> {
+export interface HarnessOptions {
+  /** The wall clock instead of a fixed one (expiry in real time). */
+  realClock?: boolean;
+  extraEnvironments?: string;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'dbaccess-e2e-'));
   const fake = await startFakeSlack();
   fake.users.set(USERS.requester, { id: USERS.requester, name: 'maria', realName: 'Maria Silva', displayName: 'Maria Silva' });
@@ -102,8 +122,10 @@ export async function startHarness(): Promise<Harness> {
   const executors = new Map<string, DryRunExecutor>();
   const responders = new Map<string, DryRunResponder>();
   let now = Date.UTC(2026, 10, 22, 9, 0, 0);
-  const clock = { now: () => now, advance: (ms: number) => void (now += ms) };
-  const config = loadTestConfig(join(dir, 'state', 'dbaccess.sqlite'));
+  const clock = options.realClock
+    ? { now: () => Date.now(), advance: () => {} }
+    : { now: () => now, advance: (ms: number) => void (now += ms) };
+  const config = loadTestConfig(join(dir, 'state', 'dbaccess.sqlite'), options.extraEnvironments);
   const bot = await startBot({
     config,
     slack: { port: 0, apiUrl: fake.apiUrl, socketMode: false, secrets: () => ({ botToken: 'xoxb-test', signingSecret: SIGNING_SECRET, appToken: undefined }) },

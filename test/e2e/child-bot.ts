@@ -1,0 +1,23 @@
+// A bot in its own process, for crash tests: dry-run databases, the fake Slack named by FAKE_SLACK_API_URL,
+// state in CHILD_DB. Prints {"port": n} on stdout once it listens.
+import { startBot } from '../../src/app.js';
+import { dryRunExecutor } from '../../src/dialects/executor.js';
+import { createLogger } from '../../src/log.js';
+import { loadTestConfig, QUICK_ENVIRONMENT, SIGNING_SECRET } from './harness.js';
+
+const db = process.env['CHILD_DB'];
+const apiUrl = process.env['FAKE_SLACK_API_URL'];
+if (!db || !apiUrl) throw new Error('CHILD_DB and FAKE_SLACK_API_URL are required');
+
+const bot = await startBot({
+  config: loadTestConfig(db, QUICK_ENVIRONMENT),
+  slack: { port: 0, apiUrl, socketMode: false, secrets: () => ({ botToken: 'xoxb-test', signingSecret: SIGNING_SECRET, appToken: undefined }) },
+  log: createLogger({ level: 'info', destination: process.stderr }),
+  executorFor: () => dryRunExecutor(),
+  host: '127.0.0.1',
+  slackRetries: 0,
+});
+process.stdout.write(`${JSON.stringify({ port: bot.port })}\n`);
+process.once('SIGTERM', () => {
+  void bot.stop().then(() => process.exit(0));
+});
