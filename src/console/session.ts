@@ -1,9 +1,5 @@
 // The local console: the real bot behind a fake Slack and dry-run databases, driven line by line from a terminal.
-//
-// Commands (see `help`): `/dbuser …` as the current user, `as <user>`, `users`, `click <n>`, `help`, `quit`.
-// After every action the console waits for the bot to settle, then prints each new Slack call as the people
-// involved would see it, prompts for the fields of any modal the bot opened, and prints the SQL every dry-run
-// database received (passwords masked). The password appears only where the bot shows it: the ephemeral message.
+import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,6 +101,11 @@ type Answer = { value: string | undefined } | 'cancel';
 /**
  * Starts the fake Slack and the bot (dry-run databases, config/console.yml, a fresh SQLite file), prints the
  * welcome, and reads commands from `io.input` until quit or end of input. Rejects if the bot cannot start.
+ *
+ * Commands (see `help`): `/dbuser …` as the current user, `as <user>`, `users`, `click <n>`, `help`, `quit`.
+ * After every action the console waits for the bot to settle, then prints each new Slack call as the people
+ * involved would see it, prompts for the fields of any modal the bot opened, and prints the SQL every dry-run
+ * database received (passwords masked). A password appears only where the bot shows it: the ephemeral message.
  */
 export async function startConsoleSession(io: ConsoleIo): Promise<ConsoleSession> {
   const dir = mkdtempSync(join(tmpdir(), 'dbaccess-console-'));
@@ -131,7 +132,7 @@ export async function startConsoleSession(io: ConsoleIo): Promise<ConsoleSession
     for (const [group, members] of Object.entries(USER_GROUPS)) fake.usergroups.set(group, [...members]);
 
     const ran: Ran[] = [];
-    const signingSecret = `console-${Math.random().toString(36).slice(2)}-secret`;
+    const signingSecret = randomBytes(16).toString('hex');
     // Synchronous writes: the log is complete even if the process ends abruptly.
     const log = createLogger({ level: config.vars.LOG_LEVEL, destination: { write: (line: string) => void (logOpen && writeSync(logFd, line)) } });
     bot = await startBot({
@@ -167,13 +168,13 @@ export async function startConsoleSession(io: ConsoleIo): Promise<ConsoleSession
 function consoleExecutor(env: LoadedEnvironment, ran: Ran[]) {
   const family = dialectOf(env).family;
   return dryRunExecutor((statement) => {
-    const rows = answer(env, statement);
+    const rows = dryRunRows(env, statement);
     ran.push({ env: env.name, family, statement, rows });
     return rows;
   });
 }
 
-function answer(env: LoadedEnvironment, statement: Statement): Row[] {
+function dryRunRows(env: LoadedEnvironment, statement: Statement): Row[] {
   if (statement.label.startsWith('list OSUSR_ tables')) return SAMPLE_TABLES.map((table) => ({ table_name: table }));
   if (statement.label.startsWith("list the user's live sessions")) {
     return [env.dialect === 'oracle' ? { ...SAMPLE_SESSION } : { id: SAMPLE_SESSION.id }];
@@ -331,6 +332,10 @@ function createSession(parts: SessionParts) {
     }
     printed = printSql() || printed;
     if (!printed) write(paint('2', '(nothing visible happened)'));
+  }
+
+  function somethingUnseen(): boolean {
+    return sqlCursor < ran.length || fake.calls.slice(callCursor).some((call) => !NOISE.has(call.method));
   }
 
   /** Prints the calls since the last print, stopping after a views.open, which it returns for prompting. */
@@ -610,6 +615,7 @@ function createSession(parts: SessionParts) {
         '  as <user>        act as maria, ana or luis, or any Slack user id (U…)',
         '  users            who is who, and who approves what',
         '  click <n>        click button [n] of a message you can see',
+        '  (empty line)     show what the bot did meanwhile on its own (reminders, expiry)',
         '  help             this list',
         '  quit             stop (also `exit`, Ctrl-D or Ctrl-C)',
         'After each action the console prints what each person sees in Slack, asks for the fields of any form',
@@ -641,7 +647,11 @@ function createSession(parts: SessionParts) {
 
   async function handle(line: string): Promise<'quit' | undefined> {
     const trimmed = line.trim();
-    if (trimmed === '') return undefined;
+    if (trimmed === '') {
+      // The bot also acts on its own (reminders, expiry): an empty line shows whatever happened meanwhile.
+      if (somethingUnseen()) await afterAction(activity(), false);
+      return undefined;
+    }
     const [word = '', ...rest] = trimmed.split(/\s+/);
     const arg = rest.join(' ');
     if (word === '/dbuser') {
@@ -710,11 +720,11 @@ function statementLines(r: Ran): string[] {
   return lines;
 }
 
-/** Breaks a paragraph into lines of at most `width` characters, at spaces. */
+/** Breaks a paragraph into lines of at most `width` characters, at spaces, never inside a `command`. */
 function wrap(text: string, width = 100): string {
   const lines: string[] = [];
   let line = '';
-  for (const word of text.split(' ')) {
+  for (const word of text.match(/`[^`]*`\S*|\S+/g) ?? []) {
     if (line !== '' && line.length + 1 + word.length > width) {
       lines.push(line);
       line = word;
