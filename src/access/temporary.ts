@@ -443,7 +443,8 @@ export function createTemporaryAccess(deps: AccessDeps) {
   }
 
   function statusLine(request: AccessRequest): string {
-    const when = (ms: number | null) => (ms === null ? '' : ` at ${new Date(ms).toISOString().replace('T', ' ').slice(0, 16)} UTC`);
+    const time = (ms: number) => `${new Date(ms).toISOString().replace('T', ' ').slice(0, 16)} UTC`;
+    const when = (ms: number | null) => (ms === null ? '' : ` at ${time(ms)}`);
     switch (request.state) {
       case 'approved':
         return `Approved by <@${request.decidedBy}>${when(request.decidedAt)}${request.decisionReason ? ` (${request.decisionReason})` : ''}; creating the user…`;
@@ -452,7 +453,7 @@ export function createTemporaryAccess(deps: AccessDeps) {
           ? `Withdrawn by <@${request.requester}>${when(request.decidedAt)}.`
           : `Denied by <@${request.decidedBy}>${when(request.decidedAt)}${request.decisionReason ? `: ${request.decisionReason}` : '.'}`;
       case 'active':
-        return `Approved by <@${request.decidedBy}>${when(request.decidedAt)}. User ${request.username} active until${when(request.expiresAt)}.`;
+        return `Approved by <@${request.decidedBy}>${when(request.decidedAt)}. User ${request.username} active until ${request.expiresAt === null ? 'revoked' : time(request.expiresAt)}.`;
       case 'failed':
         return `Failed: ${request.error ?? 'unknown error'}`;
       case 'revoked':

@@ -11,13 +11,14 @@ export type DbuserCommand =
   | { action: 'revoke'; username: string }
   | { action: 'list' };
 
+// `&lt;` and `&gt;`: Slack reads a bare <env> in mrkdwn as a link or mention and hides it.
 export const USAGE: Record<Exclude<DbuserCommand['action'], 'request-modal'>, string> = {
   help: '`/dbuser help`: this list',
-  request: '`/dbuser request <env> [--for 4h] [--reason "why"] [--break-glass]`: a temporary database user (bare `/dbuser request` opens a form)',
-  details: '`/dbuser details <env>`: server, port, database, username and expiry of your temporary user',
-  delete: '`/dbuser delete <env>`: revoke your temporary user now (or withdraw a request)',
+  request: '`/dbuser request &lt;env&gt; [--for 4h] [--reason "why"] [--break-glass]`: a temporary database user (bare `/dbuser request` opens a form)',
+  details: '`/dbuser details &lt;env&gt;`: server, port, database, username and expiry of your temporary user',
+  delete: '`/dbuser delete &lt;env&gt;`: revoke your temporary user now (or withdraw a request)',
   list: '`/dbuser list`: your users and requests (approvers: also those they approve)',
-  revoke: '`/dbuser revoke <username>`: approvers revoke anyone\'s temporary user now',
+  revoke: '`/dbuser revoke &lt;username&gt;`: approvers revoke anyone\'s temporary user now',
 };
 
 export function usageText(): string {

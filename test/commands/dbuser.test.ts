@@ -1,6 +1,6 @@
 // The /dbuser parser: every form, and a usage reply for everything malformed.
 import { describe, expect, it } from 'vitest';
-import { parseDbuser, tokenize } from '../../src/commands/dbuser.js';
+import { parseDbuser, tokenize, usageText } from '../../src/commands/dbuser.js';
 import { AppError } from '../../src/errors.js';
 
 describe('parseDbuser', () => {
@@ -26,20 +26,20 @@ describe('parseDbuser', () => {
 
   it.each([
     ['frobnicate', "I don't know `frobnicate`.", 'Usage:'],
-    ['details', '`details` needs exactly one environment name.', '/dbuser details <env>'],
-    ['details dev prod', '`details` needs exactly one environment name.', '/dbuser details <env>'],
-    ['delete --for 4h', '`delete` needs exactly one environment name.', '/dbuser delete <env>'],
+    ['details', '`details` needs exactly one environment name.', '/dbuser details &lt;env&gt;'],
+    ['details dev prod', '`details` needs exactly one environment name.', '/dbuser details &lt;env&gt;'],
+    ['delete --for 4h', '`delete` needs exactly one environment name.', '/dbuser delete &lt;env&gt;'],
     ['list everything', '`list` takes nothing after it.', '/dbuser list'],
-    ['revoke', '`revoke` needs exactly one database username.', '/dbuser revoke <username>'],
-    ['request --for 4h', 'Name the environment first.', '/dbuser request <env>'],
-    ['request dev --for', '`--for` needs a duration', '/dbuser request <env>'],
-    ['request dev --for 4 hours', 'is not a duration', '/dbuser request <env>'],
-    ['request dev --for 0h', "'0h' is zero", '/dbuser request <env>'],
-    ['request dev --reason', '`--reason` needs text', '/dbuser request <env>'],
-    ['request dev --reason fix order', 'Unexpected `order`', '/dbuser request <env>'],
+    ['revoke', '`revoke` needs exactly one database username.', '/dbuser revoke &lt;username&gt;'],
+    ['request --for 4h', 'Name the environment first.', '/dbuser request &lt;env&gt;'],
+    ['request dev --for', '`--for` needs a duration', '/dbuser request &lt;env&gt;'],
+    ['request dev --for 4 hours', 'is not a duration', '/dbuser request &lt;env&gt;'],
+    ['request dev --for 0h', "'0h' is zero", '/dbuser request &lt;env&gt;'],
+    ['request dev --reason', '`--reason` needs text', '/dbuser request &lt;env&gt;'],
+    ['request dev --reason fix order', 'Unexpected `order`', '/dbuser request &lt;env&gt;'],
     ['request dev --reason "not closed', 'A quote is not closed.', 'Usage:'],
-    ['request dev --force', 'Unknown option `--force`.', '/dbuser request <env>'],
-    [`request dev --reason "${'x'.repeat(501)}"`, 'The reason is too long', '/dbuser request <env>'],
+    ['request dev --force', 'Unknown option `--force`.', '/dbuser request &lt;env&gt;'],
+    [`request dev --reason "${'x'.repeat(501)}"`, 'The reason is too long', '/dbuser request &lt;env&gt;'],
     ['x'.repeat(2001), 'That command is too long.', 'Usage:'],
   ])('%j is refused with what was wrong and the right form', (text, problem, form) => {
     let error: unknown;
@@ -53,6 +53,11 @@ describe('parseDbuser', () => {
     expect((error as AppError).message).toContain(problem);
     expect((error as AppError).message).toContain(form);
   });
+});
+
+it('writes <env> escaped, so Slack shows it instead of reading a link', () => {
+  expect(usageText()).not.toMatch(/<(env|username)>/);
+  expect(usageText()).toContain('&lt;env&gt;');
 });
 
 describe('tokenize', () => {
