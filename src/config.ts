@@ -1,6 +1,7 @@
 // Configuration: zod schemas for the environment variables and the environments file, loaded once at start-up; the only reader of process.env.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import cron from 'node-cron';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { Duration, formatDuration } from './duration.js';
@@ -94,6 +95,11 @@ export const EnvVars = z.object({
   DBACCESS_CONFIG: z.string().default('./config/environments.yml'),
   DBACCESS_DB: z.string().default('./data/dbaccess.sqlite'),
   LOG_LEVEL: z.enum(LOG_LEVELS, expecting(`one of ${LOG_LEVELS.join(', ')}`, 'LOG_LEVEL=info')).default('info'),
+  // When to look for database users the bot does not know (cron syntax, the server's time zone).
+  ORPHAN_CHECK_CRON: z
+    .string(expecting('a cron expression', "ORPHAN_CHECK_CRON='17 6 * * *'"))
+    .refine((expr) => cron.validate(expr), { message: "expected a cron expression such as '17 6 * * *' (minute hour day month weekday)" })
+    .default('17 6 * * *'),
 });
 export type EnvVars = z.infer<typeof EnvVars>;
 

@@ -837,6 +837,7 @@ describe('EnvVars', () => {
       DBACCESS_CONFIG: './config/environments.yml',
       DBACCESS_DB: './data/dbaccess.sqlite',
       LOG_LEVEL: 'info',
+      ORPHAN_CHECK_CRON: '17 6 * * *',
     });
   });
 
@@ -860,7 +861,13 @@ describe('EnvVars', () => {
       DBACCESS_CONFIG: './config/environments.yml',
       DBACCESS_DB: './data/dbaccess.sqlite',
       LOG_LEVEL: 'debug',
+      ORPHAN_CHECK_CRON: '17 6 * * *',
     });
+  });
+
+  it('refuses an orphan-check schedule that is not cron syntax', () => {
+    const error = caught(() => loadConfig({ env: { ORPHAN_CHECK_CRON: 'daily' }, readFile: () => fileWith() }));
+    expect(error.message).toContain("ORPHAN_CHECK_CRON: expected a cron expression such as '17 6 * * *'");
   });
 });
 
