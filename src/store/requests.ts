@@ -19,7 +19,7 @@ export type RequestState =
   | 'failed';
 
 // Permanent and interop requests come later: the kind column's CHECK lists the kinds, and a migration extends it.
-export type RequestKind = 'temporary';
+export type RequestKind = 'temporary' | 'permanent';
 export type Access = 'readwrite' | 'readonly' | 'interop';
 
 export const REQUEST_STATES: readonly RequestState[] = Object.freeze([
@@ -110,7 +110,16 @@ export interface AccessRequest {
   nextAttemptAt: number | null;
   /** How many times the expiry was extended. */
   extensions: number;
+  /** Permanent users: how they connect, and from which public IPs when allowlisted. */
+  via: Via | null;
+  ips: string[];
+  /** Permanent users: a password rotation waiting for approval, who asked and when, and its approval message. */
+  rotationRequestedBy: string | null;
+  rotationRequestedAt: number | null;
+  rotationApprovalTs: string | null;
 }
+
+export type Via = 'vpn' | 'tgw' | 'allowlist';
 
 export interface NewRequest {
   kind: RequestKind;
@@ -124,6 +133,8 @@ export interface NewRequest {
   breakGlass: boolean;
   /** The database username, when it is chosen up front (so the approval plan can name it). */
   username?: string;
+  via?: Via;
+  ips?: string[];
 }
 
 type SettableField =
@@ -198,6 +209,13 @@ export interface RequestRepository {
   listExpiring(at: number, limit: number): AccessRequest[];
   /** Active requests with after < expiresAt <= upTo, soonest first: the users a reminder window newly reaches. */
   listExpiringBetween(after: number, upTo: number): AccessRequest[];
+  /** The open permanent user of an environment with this access, if any. */
+  findPermanent(env: string, access: Access): AccessRequest | undefined;
+  /** Marks a password rotation as asked for (audited); false when one is already pending or the user is not an active permanent one. */
+  requestRotation(id: string, by: string): boolean;
+  setRotationMessage(id: string, ts: string): void;
+  /** Ends a pending rotation, approved or denied (audited); returns the request as it was, or undefined when none was pending (a second click). */
+  finishRotation(id: string, actor: string, outcome: 'approved' | 'denied'): AccessRequest | undefined;
   /** The earliest expiresAt of an active request later than `after`, or null. */
   nextExpiryAfter(after: number): number | null;
   /** Requests in revoking or revoke_failed whose nextAttemptAt <= at, soonest first, at most `limit`; null nextAttemptAt is never due. */
@@ -237,6 +255,11 @@ interface RequestRow {
   revoke_attempts: number;
   next_attempt_at: number | null;
   extensions: number;
+  via: Via | null;
+  ips: string | null;
+  rotation_requested_by: string | null;
+  rotation_requested_at: number | null;
+  rotation_approval_ts: string | null;
 }
 
 function toRequest(row: RequestRow): AccessRequest {
@@ -266,6 +289,11 @@ function toRequest(row: RequestRow): AccessRequest {
     revokeAttempts: row.revoke_attempts,
     nextAttemptAt: row.next_attempt_at,
     extensions: row.extensions,
+    via: row.via,
+    ips: row.ips === null ? [] : (JSON.parse(row.ips) as string[]),
+    rotationRequestedBy: row.rotation_requested_by,
+    rotationRequestedAt: row.rotation_requested_at,
+    rotationApprovalTs: row.rotation_approval_ts,
   };
 }
 
@@ -316,6 +344,8 @@ interface InsertParams {
   ownPassword: 0 | 1;
   breakGlass: 0 | 1;
   username: string | null;
+  via: Via | null;
+  ips: string | null;
   now: number;
 }
 
@@ -362,14 +392,26 @@ export function createRequestRepository(db: Database.Database, clock: Clock, aud
 
   const insert = db.prepare<InsertParams, RequestRow>(
     `INSERT INTO requests (id, kind, env, requester, requester_name, access, duration_ms, reason, state,
-       requester_chose_credential, break_glass, username, created_at, updated_at)
+       requester_chose_credential, break_glass, username, via, ips, created_at, updated_at)
      VALUES (@id, @kind, @env, @requester, @requesterName, @access, @durationMs, @reason, 'pending',
-       @ownPassword, @breakGlass, @username, @now, @now)
+       @ownPassword, @breakGlass, @username, @via, @ips, @now, @now)
      RETURNING *`,
   );
   const byId = db.prepare<[string], RequestRow>('SELECT * FROM requests WHERE id = ?');
   const open = db.prepare<[string, string, string], RequestRow>(
     `SELECT * FROM requests WHERE env = ? AND requester = ? AND kind = ? AND state IN (${openList})`,
+  );
+  const openPermanent = db.prepare<[string, Access], RequestRow>(
+    `SELECT * FROM requests WHERE env = ? AND access = ? AND kind = 'permanent' AND state IN (${openList})`,
+  );
+  const rotationAsk = db.prepare<[string, number, number, string]>(
+    `UPDATE requests SET rotation_requested_by = ?, rotation_requested_at = ?, updated_at = ?
+     WHERE id = ? AND kind = 'permanent' AND state = 'active' AND rotation_requested_by IS NULL`,
+  );
+  const rotationMessage = db.prepare<[string, string]>('UPDATE requests SET rotation_approval_ts = ? WHERE id = ?');
+  const rotationEnd = db.prepare<[number, string, number]>(
+    `UPDATE requests SET rotation_requested_by = NULL, rotation_requested_at = NULL, rotation_approval_ts = NULL, updated_at = ?
+     WHERE id = ? AND rotation_requested_at = ?`,
   );
   const update = db.prepare<UpdateParams, RequestRow>(
     `UPDATE requests SET state = @state, updated_at = @updatedAt, username = @username, decided_by = @decidedBy,
@@ -415,6 +457,16 @@ export function createRequestRepository(db: Database.Database, clock: Clock, aud
     return row && toRequest(row);
   }
 
+  function findPermanent(env: string, access: Access): AccessRequest | undefined {
+    const row = openPermanent.get(env, access);
+    return row && toRequest(row);
+  }
+
+  /** The open request the new one would collide with: per person for temporary users, per access for permanent ones. */
+  function collision(input: NewRequest): AccessRequest | undefined {
+    return input.kind === 'permanent' ? findPermanent(input.env, input.access) : findOpen(input.env, input.requester, input.kind);
+  }
+
   function conflict(existing: AccessRequest, input: NewRequest, cause?: unknown): AppError {
     return new AppError(
       'conflict',
@@ -425,7 +477,7 @@ export function createRequestRepository(db: Database.Database, clock: Clock, aud
   }
 
   const createTx = db.transaction((input: NewRequest, actor: string): AccessRequest => {
-    const existing = findOpen(input.env, input.requester, input.kind);
+    const existing = collision(input);
     if (existing) throw conflict(existing, input);
     let row: RequestRow | undefined;
     try {
@@ -441,12 +493,14 @@ export function createRequestRepository(db: Database.Database, clock: Clock, aud
         ownPassword: input.ownPassword ? 1 : 0,
         breakGlass: input.breakGlass ? 1 : 0,
         username: input.username ?? null,
+        via: input.via ?? null,
+        ips: input.ips && input.ips.length > 0 ? JSON.stringify(input.ips) : null,
         now: clock.now(),
       });
     } catch (err) {
       // The index is the last word: a writer that bypassed findOpen (another process, a hand-made row) loses here.
       if (isSqliteError(err, 'SQLITE_CONSTRAINT_UNIQUE')) {
-        const winner = findOpen(input.env, input.requester, input.kind);
+        const winner = collision(input);
         if (winner) throw conflict(winner, input, err);
       }
       throw refusal(err, `a new ${input.kind} request in ${input.env}`);
@@ -524,6 +578,37 @@ export function createRequestRepository(db: Database.Database, clock: Clock, aud
       assertAllowed(t);
       if (t.detail !== undefined) assertNoSecretKeys(t.detail);
       return transitionTx.immediate(id, t);
+    },
+
+    findPermanent,
+
+    requestRotation(id, by) {
+      return db
+        .transaction(() => {
+          const { changes } = rotationAsk.run(by, clock.now(), clock.now(), id);
+          if (changes === 0) return false;
+          const request = byId.get(id);
+          audit.append({ actor: by, action: 'rotation_requested', requestId: id, ...(request ? { env: request.env } : {}) });
+          return true;
+        })
+        .immediate();
+    },
+
+    setRotationMessage(id, ts) {
+      rotationMessage.run(ts, id);
+    },
+
+    finishRotation(id, actor, outcome) {
+      return db
+        .transaction(() => {
+          const row = byId.get(id);
+          if (!row || row.rotation_requested_at === null) return undefined;
+          const { changes } = rotationEnd.run(clock.now(), id, row.rotation_requested_at);
+          if (changes === 0) return undefined;
+          audit.append({ actor, action: `rotation_${outcome}`, requestId: id, env: row.env, detail: { askedBy: row.rotation_requested_by } });
+          return toRequest(row);
+        })
+        .immediate();
     },
 
     setApprovalMessage(id, channel, ts) {

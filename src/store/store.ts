@@ -151,6 +151,69 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
   ) STRICT;
   CREATE INDEX reminders_unsent ON reminders (claimed_at) WHERE sent_at IS NULL;
   `,
+  // 3: permanent users (a rebuild: the kind CHECK changes). A permanent user has no lifetime and no expiry,
+  // records how it connects (and from which IPs), and may carry a pending password rotation. At most one
+  // open permanent user per environment and access (the seed's "one read-only and one read and write").
+  `
+  CREATE TABLE requests_new (
+    id TEXT PRIMARY KEY CHECK (id GLOB 'r_*'),
+    kind TEXT NOT NULL CHECK (kind IN ('temporary', 'permanent')),
+    env TEXT NOT NULL CHECK (env <> ''),
+    requester TEXT NOT NULL CHECK (requester <> ''),
+    requester_name TEXT NOT NULL,
+    access TEXT NOT NULL CHECK (access IN ('readwrite', 'readonly', 'interop')),
+    duration_ms INTEGER NOT NULL CHECK (duration_ms >= 0),
+    reason TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'provisioning', 'active', 'revoking', 'revoke_failed', 'revoked', 'denied', 'expired', 'failed')),
+    username TEXT,
+    requester_chose_credential INTEGER NOT NULL CHECK (requester_chose_credential IN (0, 1)),
+    break_glass INTEGER NOT NULL CHECK (break_glass IN (0, 1)),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    decided_by TEXT,
+    decided_at INTEGER,
+    decision_reason TEXT,
+    activated_at INTEGER,
+    expires_at INTEGER,
+    approval_channel TEXT,
+    approval_ts TEXT,
+    error TEXT,
+    revoke_attempts INTEGER NOT NULL DEFAULT 0 CHECK (revoke_attempts >= 0),
+    next_attempt_at INTEGER,
+    extensions INTEGER NOT NULL DEFAULT 0 CHECK (extensions >= 0),
+    via TEXT CHECK (via IS NULL OR via IN ('vpn', 'tgw', 'allowlist')),
+    ips TEXT CHECK (ips IS NULL OR json_valid(ips)),
+    rotation_requested_by TEXT,
+    rotation_requested_at INTEGER,
+    rotation_approval_ts TEXT,
+    CHECK (state NOT IN ('provisioning', 'active', 'revoking', 'revoke_failed') OR username IS NOT NULL),
+    -- A temporary user without an expiry would never be revoked; a permanent one has none.
+    CHECK (kind <> 'temporary' OR state <> 'active' OR expires_at IS NOT NULL),
+    CHECK (kind <> 'temporary' OR duration_ms > 0),
+    CHECK (kind <> 'permanent' OR via IS NOT NULL)
+  ) STRICT;
+
+  INSERT INTO requests_new (id, kind, env, requester, requester_name, access, duration_ms, reason, state, username,
+    requester_chose_credential, break_glass, created_at, updated_at, decided_by, decided_at, decision_reason,
+    activated_at, expires_at, approval_channel, approval_ts, error, revoke_attempts, next_attempt_at, extensions)
+  SELECT id, kind, env, requester, requester_name, access, duration_ms, reason, state, username,
+    requester_chose_credential, break_glass, created_at, updated_at, decided_by, decided_at, decision_reason,
+    activated_at, expires_at, approval_channel, approval_ts, error, revoke_attempts, next_attempt_at, extensions
+  FROM requests;
+  DROP TABLE requests;
+  ALTER TABLE requests_new RENAME TO requests;
+
+  -- Keep the state lists equal to OPEN_STATES. Temporary users: one per person and environment;
+  -- permanent users: one per environment and access, whoever asked.
+  CREATE UNIQUE INDEX requests_one_open ON requests (env, requester, kind)
+    WHERE kind = 'temporary' AND state IN ('pending', 'approved', 'provisioning', 'active', 'revoking', 'revoke_failed');
+  CREATE UNIQUE INDEX requests_one_permanent ON requests (env, access)
+    WHERE kind = 'permanent' AND state IN ('pending', 'approved', 'provisioning', 'active', 'revoking', 'revoke_failed');
+  CREATE INDEX requests_expiry ON requests (state, expires_at);
+  CREATE INDEX requests_by_requester ON requests (requester, created_at);
+  CREATE INDEX requests_by_state ON requests (state, created_at);
+  CREATE INDEX requests_retry ON requests (state, next_attempt_at);
+  `,
 ]);
 
 /**

@@ -92,6 +92,11 @@ describe('create and get', () => {
       revokeAttempts: 0,
       nextAttemptAt: null,
       extensions: 0,
+      via: null,
+      ips: [],
+      rotationRequestedBy: null,
+      rotationRequestedAt: null,
+      rotationApprovalTs: null,
     };
     expect(created).toEqual(expected);
     expect(store.requests.get(created.id)).toEqual(expected);
@@ -742,5 +747,55 @@ describe('queries', () => {
     const steps = plan(path, sql);
     expect(steps.filter((step) => /SCAN requests\b/.test(step))).toEqual([]);
     expect(steps.join('\n')).toContain(index);
+  });
+});
+
+describe('permanent users', () => {
+  const permanent = (overrides: Parameters<typeof newRequest>[0] = {}) =>
+    newRequest({ kind: 'permanent', access: 'readonly', durationMs: 0, via: 'allowlist', ips: ['203.0.113.7'], username: 'dbx_ro_dev_k3x9', ...overrides });
+
+  /** Moves a request to active; permanent users have no expiry. */
+  function activate(store: Store, id: string) {
+    store.requests.transition(id, { from: ['pending'], to: 'approved', actor: 'U0APPROVER' });
+    store.requests.transition(id, { from: ['approved'], to: 'provisioning', actor: 'bot' });
+    return store.requests.transition(id, { from: ['provisioning'], to: 'active', actor: 'bot', set: { activatedAt: T0 } });
+  }
+
+  it('round-trips how it connects, and becomes active without an expiry', () => {
+    const { store } = temp.open();
+    const created = store.requests.create(permanent(), 'U0AAAAAAA');
+    expect(created).toMatchObject({ kind: 'permanent', via: 'allowlist', ips: ['203.0.113.7'], durationMs: 0 });
+    expect(activate(store, created.id)).toMatchObject({ state: 'active', expiresAt: null });
+  });
+
+  it('allows one read-only and one read-write per environment, whoever asks', () => {
+    const { store } = temp.open();
+    store.requests.create(permanent({ requester: 'U0AAAAAAA' }), 'U0AAAAAAA');
+    expect(thrown(() => store.requests.create(permanent({ requester: 'U0BBBBBBB' }), 'U0BBBBBBB')).code).toBe('conflict');
+    expect(store.requests.create(permanent({ requester: 'U0BBBBBBB', access: 'readwrite', username: 'dbx_rw_dev_k3x9' }), 'U0BBBBBBB').access).toBe('readwrite');
+    expect(store.requests.create(permanent({ env: 'prod' }), 'U0AAAAAAA').env).toBe('prod');
+    expect(store.requests.findPermanent('dev', 'readonly')?.requester).toBe('U0AAAAAAA');
+    // A temporary user of the same person is another matter.
+    expect(store.requests.create(newRequest({ requester: 'U0AAAAAAA' }), 'U0AAAAAAA').kind).toBe('temporary');
+  });
+
+  it('refuses a permanent user without a connection method', () => {
+    const { store } = temp.open();
+    expect(thrown(() => store.requests.create(newRequest({ kind: 'permanent', durationMs: 0 }), 'U0AAAAAAA')).code).toBe('internal');
+  });
+
+  it('keeps at most one rotation pending, ends it once, and audits both', () => {
+    const { store } = temp.open();
+    const created = store.requests.create(permanent(), 'U0AAAAAAA');
+    expect(store.requests.requestRotation(created.id, 'U0AAAAAAA')).toBe(false); // not active yet
+    activate(store, created.id);
+    expect(store.requests.requestRotation(created.id, 'U0AAAAAAA')).toBe(true);
+    expect(store.requests.requestRotation(created.id, 'U0AAAAAAA')).toBe(false);
+    store.requests.setRotationMessage(created.id, '9.9');
+    expect(store.requests.get(created.id)).toMatchObject({ rotationRequestedBy: 'U0AAAAAAA', rotationApprovalTs: '9.9' });
+    expect(store.requests.finishRotation(created.id, 'U0APPROVER', 'approved')?.rotationRequestedBy).toBe('U0AAAAAAA');
+    expect(store.requests.finishRotation(created.id, 'U0APPROVER', 'approved')).toBeUndefined();
+    expect(store.requests.get(created.id)).toMatchObject({ rotationRequestedBy: null, rotationApprovalTs: null });
+    expect(store.audit.list({ requestId: created.id }).map((e) => `${e.actor} ${e.action}`).slice(-2)).toEqual(['U0AAAAAAA rotation_requested', 'U0APPROVER rotation_approved']);
   });
 });

@@ -145,7 +145,7 @@ describe('migrations', () => {
   });
 
   it('can extend a CHECK by rebuilding a referenced table, keeping rows, references and indexes', () => {
-    // What a later migration adding the 'permanent' kind will do: proves the runner allows the rebuild.
+    // What a later migration adding a kind will do: proves the runner allows the rebuild.
     const { store, path } = temp.open();
     const request = store.requests.create(newRequest(), 'U0AAAAAAA');
     store.close();
@@ -155,7 +155,7 @@ describe('migrations', () => {
     const indexes = db.prepare<[], string>(`SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'requests' AND sql IS NOT NULL`).pluck().all();
     const rebuild = [
       // A table renamed by an earlier rebuild is stored as CREATE TABLE "requests".
-      schema.replace(/^CREATE TABLE "?requests"?/, 'CREATE TABLE requests_new').replace(`kind IN ('temporary')`, `kind IN ('temporary', 'permanent')`),
+      schema.replace(/^CREATE TABLE "?requests"?/, 'CREATE TABLE requests_new').replace(`kind IN ('temporary', 'permanent')`, `kind IN ('temporary', 'permanent', 'interop')`),
       'INSERT INTO requests_new SELECT * FROM requests',
       'DROP TABLE requests',
       'ALTER TABLE requests_new RENAME TO requests',
@@ -167,7 +167,7 @@ describe('migrations', () => {
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(db.pragma('foreign_key_check')).toEqual([]);
     expect(db.prepare('SELECT count(*) FROM audit_log WHERE request_id = ?').pluck().get(request.id)).toBe(1);
-    db.prepare(`UPDATE requests SET kind = 'permanent' WHERE id = ?`).run(request.id);
+    db.prepare(`UPDATE requests SET kind = 'interop' WHERE id = ?`).run(request.id);
     expect(() => db.prepare(`INSERT INTO audit_log (at, actor, action, request_id) VALUES (0, 'bot', 'x', 'r_zzzzzzzzzz')`).run()).toThrow(
       /FOREIGN KEY/,
     );
@@ -176,6 +176,7 @@ describe('migrations', () => {
       'requests_by_state',
       'requests_expiry',
       'requests_one_open',
+      'requests_one_permanent',
       'requests_retry',
     ]);
   });
@@ -237,12 +238,23 @@ describe('migration 2: revoke_failed, retry bookkeeping, reminders', () => {
 
     const raw = temp.raw(path);
     expect(raw.prepare('SELECT version, applied_at AS appliedAt FROM schema_migrations ORDER BY version').all()).toEqual([
+      ...MIGRATIONS.slice(1).map((_sql, i) => ({ version: i + 2, appliedAt: T0 + HOUR })),
       { version: 1, appliedAt: T0 },
-      { version: 2, appliedAt: T0 + HOUR },
-    ]);
+    ].sort((a, b) => a.version - b.version));
     expect(before).toHaveLength(OLD_STATES.length);
     expect(raw.prepare('SELECT * FROM requests ORDER BY id').all()).toEqual(
-      before.map((row) => ({ ...row, revoke_attempts: 0, next_attempt_at: null, extensions: 0 })),
+      before.map((row) => ({
+        ...row,
+        revoke_attempts: 0,
+        next_attempt_at: null,
+        extensions: 0,
+        // Migration 3's columns (permanent users).
+        via: null,
+        ips: null,
+        rotation_requested_by: null,
+        rotation_requested_at: null,
+        rotation_approval_ts: null,
+      })),
     );
     expect(raw.prepare('SELECT * FROM audit_log ORDER BY id').all()).toEqual(auditBefore);
     expect(raw.pragma('foreign_key_check')).toEqual([]);
@@ -287,6 +299,7 @@ describe('migration 2: revoke_failed, retry bookkeeping, reminders', () => {
       'requests_by_state',
       'requests_expiry',
       'requests_one_open',
+      'requests_one_permanent',
       'requests_retry',
     ]);
     expect(plan(raw, `SELECT * FROM requests WHERE env = 'dev' AND requester = 'U01' AND kind = 'temporary' AND state IN ('pending', 'approved', 'provisioning', 'active', 'revoking', 'revoke_failed')`)).toContain('requests_one_open');
