@@ -1,6 +1,7 @@
 // Wiring only: the store, one Database per environment, the use cases, and Slack. Start and stop.
 import cron from 'node-cron';
 import { createExpiry, type Expiry, type ExpirySettings } from './access/expiry.js';
+import { createPermanentAccess, type PermanentAccessService } from './access/permanent.js';
 import type { RevocationSettings } from './access/revocation.js';
 import { createTemporaryAccess, type TemporaryAccess } from './access/temporary.js';
 import type { Clock } from './clock.js';
@@ -29,6 +30,8 @@ export interface BotOptions {
   expiry?: Partial<ExpirySettings>;
   /** When to look for orphaned database users (cron syntax). Default: daily at 06:17. */
   orphanCron?: string;
+  /** When to grant read & write users the tables added by publishes (cron syntax). Default: hourly at :23. */
+  grantSyncCron?: string;
   /** Longest sleep of the expiry timer. */
   maxSleepMs?: number;
 }
@@ -37,6 +40,7 @@ export interface Bot {
   store: Store;
   access: TemporaryAccess;
   expiry: Expiry;
+  permanent: PermanentAccessService;
   timer: DueTimer;
   /** The HTTP port, in HTTP mode. */
   port: number | undefined;
@@ -58,7 +62,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   };
 
   // The Slack app and the use cases need each other (the notifier renders plans); the getter breaks the cycle.
-  const wired: { access?: TemporaryAccess; expiry?: Expiry; timer?: DueTimer } = {};
+  const wired: { access?: TemporaryAccess; expiry?: Expiry; timer?: DueTimer; permanent?: PermanentAccessService } = {};
   const getAccess = () => {
     if (!wired.access) throw new Error('access used before wiring finished');
     return wired.access;
@@ -75,6 +79,10 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       },
       get expiry() {
         return getExpiry();
+      },
+      get permanent() {
+        if (!wired.permanent) throw new Error('permanent used before wiring finished');
+        return wired.permanent;
       },
       config,
       log,
@@ -93,6 +101,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     ...(options.revocation ? { revocation: options.revocation } : {}),
   };
   const access = (wired.access = createTemporaryAccess(deps));
+  const permanent = (wired.permanent = createPermanentAccess({ ...deps, temporary: access }));
   const expiry = (wired.expiry = createExpiry({ ...deps, temporary: access, ...(options.expiry ? { settings: options.expiry } : {}) }));
   const timer = (wired.timer = createDueTimer({
     clock,
@@ -108,6 +117,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   // Overdue users are revoked at once: the timer's first run is immediate.
   timer.start();
   const orphanJob = cron.schedule(options.orphanCron ?? '17 6 * * *', () => void expiry.reportOrphans());
+  const syncJob = cron.schedule(options.grantSyncCron ?? '23 * * * *', () => void permanent.syncAll());
   const port = await slack.start();
   log.info({ port, socketMode: options.slack.socketMode, environments: config.environments.map((e) => e.name) }, 'bot started');
 
@@ -115,10 +125,12 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     store,
     access,
     expiry,
+    permanent,
     timer,
     port,
     async stop() {
       await orphanJob.stop();
+      await syncJob.stop();
       await timer.stop();
       await slack.stop();
       await Promise.all([...databases.values()].map((db) => db.close()));

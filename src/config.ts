@@ -100,6 +100,11 @@ export const EnvVars = z.object({
     .string(expecting('a cron expression', "ORPHAN_CHECK_CRON='17 6 * * *'"))
     .refine((expr) => cron.validate(expr), { message: "expected a cron expression such as '17 6 * * *' (minute hour day month weekday)" })
     .default('17 6 * * *'),
+  // When to grant read & write users the OSUSR_ tables added by publishes since the last run.
+  GRANT_SYNC_CRON: z
+    .string(expecting('a cron expression', "GRANT_SYNC_CRON='23 * * * *'"))
+    .refine((expr) => cron.validate(expr), { message: "expected a cron expression such as '23 * * * *' (minute hour day month weekday)" })
+    .default('23 * * * *'),
 });
 export type EnvVars = z.infer<typeof EnvVars>;
 
@@ -410,7 +415,7 @@ const Policy = strictObject(
 );
 
 const ENVIRONMENT =
-  'an environment: name, dialect, connection, details, lifetimeVersion, network, approvers, channels and optionally selfService, breakGlass, policy';
+  'an environment: name, dialect, connection, details, lifetimeVersion, network, approvers, channels and optionally permanentApprovers, selfService, breakGlass, policy';
 
 const EnvironmentName = z
   .string(expecting('a name users type: a lowercase letter, then up to 31 lowercase letters, digits or -', 'dev'))
@@ -421,6 +426,8 @@ const environmentCommon = {
   lifetimeVersion: LifetimeVersion,
   network: Network,
   approvers: Approvers,
+  // Permanent users need a company or infrastructure administrator (the seed): by default, the approvers.
+  permanentApprovers: Approvers.optional(),
   selfService: z.array(SlackUserId, expecting('a list of Slack user IDs', '[U0456EFGH]')).default([]),
   // Break-glass: these people may create a temporary user at once, with a mandatory reason; every approver is alerted.
   breakGlass: z.array(SlackUserId, expecting('a list of Slack user IDs', '[U0789IJKL]')).default([]),

@@ -838,6 +838,7 @@ describe('EnvVars', () => {
       DBACCESS_DB: './data/dbaccess.sqlite',
       LOG_LEVEL: 'info',
       ORPHAN_CHECK_CRON: '17 6 * * *',
+      GRANT_SYNC_CRON: '23 * * * *',
     });
   });
 
@@ -862,6 +863,7 @@ describe('EnvVars', () => {
       DBACCESS_DB: './data/dbaccess.sqlite',
       LOG_LEVEL: 'debug',
       ORPHAN_CHECK_CRON: '17 6 * * *',
+      GRANT_SYNC_CRON: '23 * * * *',
     });
   });
 

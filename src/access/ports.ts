@@ -22,6 +22,12 @@ export interface Notifier {
   revokeFailed(request: AccessRequest, env: LoadedEnvironment, text: string): Promise<void>;
   /** Undecided request: a reply under the approval message, mentioning the approvers. */
   remindApprovers(request: AccessRequest, env: LoadedEnvironment, text: string): Promise<void>;
+  /** A permanent user's owner asks for a new password: the approval channel gets Approve / Deny. */
+  rotationRequested(request: AccessRequest, env: LoadedEnvironment): Promise<{ ts: string }>;
+  /** Rewrites the rotation approval message with the outcome and no buttons. */
+  rotationDecided(request: AccessRequest, env: LoadedEnvironment, status: string): Promise<void>;
+  /** What a scheduled grant sync added, in the reminder channel. */
+  grantsSynced(env: LoadedEnvironment, text: string): Promise<void>;
   /** Database users the state does not know, and active users whose login is gone, with Drop buttons. */
   orphanReport(env: LoadedEnvironment, report: OrphanReport): Promise<void>;
 }

@@ -66,7 +66,28 @@ export interface ConnectionDetails {
   instance: string | undefined;
   database: string;
   username: string;
-  expiresAt: number;
+  /** Null for a permanent user. */
+  expiresAt: number | null;
+}
+
+/** What a user needs to connect, from the environment's public details. */
+export function detailsOf(request: AccessRequest, env: LoadedEnvironment): ConnectionDetails {
+  if (!request.username) throw new AppError('internal', `request ${request.id} has no username`);
+  return {
+    request,
+    host: env.details.host,
+    port: env.details.port,
+    instance: 'instance' in env.details ? env.details.instance : undefined,
+    database: env.details.database,
+    username: request.username,
+    expiresAt: request.expiresAt,
+  };
+}
+
+/** "temporary user" / "read-only permanent user", for messages. */
+export function userWords(request: Pick<AccessRequest, 'kind' | 'access'>): string {
+  if (request.kind === 'temporary') return 'temporary user';
+  return `${request.access === 'readonly' ? 'read-only' : 'read & write'} permanent user`;
 }
 
 /** Open states a person may still act on, in words for messages. */
@@ -106,17 +127,24 @@ export function createTemporaryAccess(deps: AccessDeps) {
     return env;
   }
 
-  async function approversOf(env: LoadedEnvironment): Promise<string[]> {
-    const members = await Promise.all(env.approvers.groups.map((g) => directory.groupMembers(g).catch(() => [] as string[])));
-    return [...new Set([...env.approvers.users, ...members.flat()])];
+  /** Who decides: permanent users need the environment's permanent approvers (company or infrastructure administrators). */
+  function approverConfig(env: LoadedEnvironment, kind: AccessRequest['kind']) {
+    return kind === 'permanent' ? (env.permanentApprovers ?? env.approvers) : env.approvers;
   }
 
-  async function isApprover(user: string, env: LoadedEnvironment): Promise<boolean> {
-    return (await approversOf(env)).includes(user);
+  async function approversOf(env: LoadedEnvironment, kind: AccessRequest['kind'] = 'temporary'): Promise<string[]> {
+    const approvers = approverConfig(env, kind);
+    const members = await Promise.all(approvers.groups.map((g) => directory.groupMembers(g).catch(() => [] as string[])));
+    return [...new Set([...approvers.users, ...members.flat()])];
   }
 
-  function approverMention(env: LoadedEnvironment): string {
-    return [...env.approvers.users.map((u) => `<@${u}>`), ...env.approvers.groups.map((g) => `<!subteam^${g}>`)].join(', ');
+  async function isApprover(user: string, env: LoadedEnvironment, kind: AccessRequest['kind'] = 'temporary'): Promise<boolean> {
+    return (await approversOf(env, kind)).includes(user);
+  }
+
+  function approverMention(env: LoadedEnvironment, kind: AccessRequest['kind'] = 'temporary'): string {
+    const approvers = approverConfig(env, kind);
+    return [...approvers.users.map((u) => `<@${u}>`), ...approvers.groups.map((g) => `<!subteam^${g}>`)].join(', ');
   }
 
   /** Preconditions of seeds/outsystems-cloud-database-access.md#before-you-begin, each refused with what to do. */
@@ -133,6 +161,13 @@ export function createTemporaryAccess(deps: AccessDeps) {
           ? `${env.name} is reached by IP allowlisting, which cannot coexist with temporary users (a tunnel replaces the allowlist)`
           : `${env.name} has no VPN or AWS Transit Gateway tunnel`;
       throw new AppError('forbidden', `Temporary users need a VPN or Transit Gateway tunnel: ${why}. Set one up with OutSystems, then ask again.`);
+    }
+    const allowlisted = (['readonly', 'readwrite'] as const).map((a) => store.requests.findPermanent(env.name, a)).find((p) => p?.via === 'allowlist');
+    if (allowlisted) {
+      throw new AppError(
+        'forbidden',
+        `${env.name} has a permanent user (${allowlisted.username}) that connects by IP allowlisting, which cannot coexist with temporary users: a tunnel replaces the allowlist. Move that user to VPN or Transit Gateway first.`,
+      );
     }
     if (durationMs > env.policy.maxTtl) {
       throw new AppError('invalid_input', `${formatDuration(durationMs)} is longer than ${env.name} allows: at most ${formatDuration(env.policy.maxTtl)}.`);
@@ -152,7 +187,9 @@ export function createTemporaryAccess(deps: AccessDeps) {
   }
 
   function planOf(request: AccessRequest, env: LoadedEnvironment, username: string): string {
-    const plan = createUserPlan(dialectOf(env), { username, password: generatePassword(), kind: 'temporary' }, targetOf(env));
+    // The plan of this request's kind: a read-only permanent user gets no write grants, and the approver must see that.
+    const kind = request.kind === 'permanent' ? (request.access === 'readonly' ? 'readonly' : 'readwrite') : 'temporary';
+    const plan = createUserPlan(dialectOf(env), { username, password: generatePassword(), kind }, targetOf(env));
     return describePlan(plan, dialectOf(env).family);
   }
 
@@ -256,8 +293,8 @@ export function createTemporaryAccess(deps: AccessDeps) {
     const request = store.requests.get(requestId);
     if (!request) throw new AppError('not_found', 'That request no longer exists.');
     const env = environment(request.env);
-    if (!(await isApprover(actor, env))) {
-      throw new AppError('forbidden', `Only approvers of ${env.name} can decide: ${approverMention(env)}.`);
+    if (!(await isApprover(actor, env, request.kind))) {
+      throw new AppError('forbidden', `Only ${request.kind === 'permanent' ? 'permanent-user approvers' : 'approvers'} of ${env.name} can decide: ${approverMention(env, request.kind)}.`);
     }
     if (actor === request.requester && !env.policy.allowSelfApproval) {
       throw new AppError('forbidden', 'You cannot decide your own request; another approver must.');
@@ -280,13 +317,13 @@ export function createTemporaryAccess(deps: AccessDeps) {
       chosenPasswords.delete(request.id);
       await deliver('approval update', decided, () => notifier.approvalUpdated(decided, env, statusLine(decided)));
       await deliver('requester notice', decided, () =>
-        notifier.notifyRequester(decided, `Your temporary user request for ${env.name} was denied by <@${input.actor}>${reason ? `: ${reason}` : '.'}`),
+        notifier.notifyRequester(decided, `Your ${userWords(decided)} request for ${env.name} was denied by <@${input.actor}>${reason ? `: ${reason}` : '.'}`),
       );
       return { request: decided, changed: true };
     }
     await deliver('approval update', decided, () => notifier.approvalUpdated(decided, env, statusLine(decided)));
     await deliver('requester notice', decided, () =>
-      notifier.notifyRequester(decided, `Your temporary user request for ${env.name} was approved by <@${input.actor}>. Creating it now; the password will follow here, only to you.`),
+      notifier.notifyRequester(decided, `Your ${userWords(decided)} request for ${env.name} was approved by <@${input.actor}>. Creating it now; the password will follow here, only to you.`),
     );
     return { request: decided, changed: true };
   }
@@ -303,13 +340,14 @@ export function createTemporaryAccess(deps: AccessDeps) {
     chosenPasswords.delete(approved.id);
     const password = chosen ?? generatePassword();
     try {
-      const created = await deps.database(env).createUser({ username: provisioning.username, password, kind: 'temporary' });
+      const kind = approved.kind === 'permanent' ? (approved.access === 'readonly' ? 'readonly' : 'readwrite') : 'temporary';
+      const created = await deps.database(env).createUser({ username: provisioning.username, password, kind });
       const now = clock.now();
       const active = store.requests.transition(approved.id, {
         from: ['provisioning'],
         to: 'active',
         actor: 'bot',
-        set: { activatedAt: now, expiresAt: now + approved.durationMs, error: null },
+        set: { activatedAt: now, expiresAt: approved.kind === 'permanent' ? null : now + approved.durationMs, error: null },
         detail: { username: created.username, grantedTables: created.grantedTables.length, generatedCredential: chosen === undefined },
       });
       if (!active) return store.requests.get(requestId);
@@ -329,7 +367,7 @@ export function createTemporaryAccess(deps: AccessDeps) {
       if (failed) {
         await deliver('approval update', failed, () => notifier.approvalUpdated(failed, env, statusLine(failed)));
         await deliver('requester notice', failed, () =>
-          notifier.notifyRequester(failed, `Your temporary user in ${env.name} could not be created: ${message} Try \`/dbuser request ${env.name}\` again; if it fails again, tell an approver.`),
+          notifier.notifyRequester(failed, `Your ${userWords(failed)} in ${env.name} could not be created: ${message} Ask again; if it fails again, tell an approver.`),
         );
       }
       return failed;
@@ -343,15 +381,7 @@ export function createTemporaryAccess(deps: AccessDeps) {
       const state = request ? ` Your request is ${STATE_WORDS[request.state] ?? request.state}.` : '';
       throw new AppError('not_found', `You have no active temporary user in ${env.name}.${state} Ask for one with \`/dbuser request ${env.name}\`.`);
     }
-    return {
-      request,
-      host: env.details.host,
-      port: env.details.port,
-      instance: 'instance' in env.details ? env.details.instance : undefined,
-      database: env.details.database,
-      username: request.username,
-      expiresAt: request.expiresAt,
-    };
+    return detailsOf(request, env);
   }
 
   /** Revokes the requester's active user now, or withdraws a request still waiting for approval. */
@@ -453,7 +483,7 @@ export function createTemporaryAccess(deps: AccessDeps) {
           ? `Withdrawn by <@${request.requester}>${when(request.decidedAt)}.`
           : `Denied by <@${request.decidedBy}>${when(request.decidedAt)}${request.decisionReason ? `: ${request.decisionReason}` : '.'}`;
       case 'active':
-        return `Approved by <@${request.decidedBy}>${when(request.decidedAt)}. User ${request.username} active until ${request.expiresAt === null ? 'revoked' : time(request.expiresAt)}.`;
+        return `Approved by <@${request.decidedBy}>${when(request.decidedAt)}. User ${request.username} active ${request.expiresAt === null ? 'until revoked (permanent)' : `until ${time(request.expiresAt)}`}.`;
       case 'failed':
         return `Failed: ${request.error ?? 'unknown error'}`;
       case 'revoked':
@@ -465,6 +495,8 @@ export function createTemporaryAccess(deps: AccessDeps) {
 
   return {
     environment,
+    approverMention,
+    deliver,
     isApprover,
     approversOf,
     validateRequest,

@@ -9,6 +9,9 @@ export type DbuserCommand =
   | { action: 'details'; env: string }
   | { action: 'delete'; env: string }
   | { action: 'revoke'; username: string }
+  | { action: 'permanent'; envs: string[]; access: 'readonly' | 'readwrite'; via: 'vpn' | 'tgw' | 'allowlist'; ips: string[]; reason: string }
+  | { action: 'rotate'; env: string; access: 'readonly' | 'readwrite' }
+  | { action: 'sync'; env: string }
   | { action: 'list' };
 
 // `&lt;` and `&gt;`: Slack reads a bare <env> in mrkdwn as a link or mention and hides it.
@@ -18,7 +21,11 @@ export const USAGE: Record<Exclude<DbuserCommand['action'], 'request-modal'>, st
   details: '`/dbuser details &lt;env&gt;`: server, port, database, username and expiry of your temporary user',
   delete: '`/dbuser delete &lt;env&gt;`: revoke your temporary user now (or withdraw a request)',
   list: '`/dbuser list`: your users and requests (approvers: also those they approve)',
-  revoke: '`/dbuser revoke &lt;username&gt;`: approvers revoke anyone\'s temporary user now',
+  revoke: '`/dbuser revoke &lt;username&gt;`: approvers revoke anyone\'s user now',
+  permanent:
+    '`/dbuser permanent &lt;env&gt;[,&lt;env&gt;…] --access read|readwrite --via vpn|tgw|allowlist [--ip 203.0.113.7,…] --reason "why"`: a permanent user (always approved)',
+  rotate: '`/dbuser rotate &lt;env&gt; --access read|readwrite`: a new password for your permanent user (approved)',
+  sync: '`/dbuser sync &lt;env&gt;`: grant read & write users the tables added since (new OSUSR_ tables after a publish)',
 };
 
 export function usageText(): string {
@@ -74,6 +81,17 @@ export function parseDbuser(text: string): DbuserCommand {
       return { action: 'revoke', username: args[0]! };
     case 'request':
       return parseRequest(args);
+    case 'permanent':
+      return parsePermanent(args);
+    case 'rotate': {
+      const [env, ...rest] = args;
+      if (!env || env.startsWith('--')) throw usageError('`rotate` needs the environment first.', 'rotate');
+      const options = parseOptions(rest, { '--access': 'value' }, 'rotate');
+      return { action: 'rotate', env, access: accessOf(options['--access'], 'rotate') };
+    }
+    case 'sync':
+      if (args.length !== 1 || args[0]!.startsWith('--')) throw usageError('`sync` needs exactly one environment name.', 'sync');
+      return { action: 'sync', env: args[0]! };
     default:
       throw usageError(`I don't know \`${String(verb).slice(0, 30)}\`.`);
   }
@@ -116,4 +134,51 @@ function parseRequest(args: string[]): DbuserCommand {
     }
   }
   return { action: 'request', env: env!, ...(durationMs !== undefined ? { durationMs } : {}), reason, breakGlass };
+}
+
+type OptionKinds = Record<string, 'value' | 'flag'>;
+
+/** `--name value` and `--flag` options, each at most once; anything else is a usage error naming it. */
+function parseOptions(args: string[], kinds: OptionKinds, action: keyof typeof USAGE): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (let i = 0; i < args.length; i++) {
+    const option = args[i]!;
+    const kind = kinds[option];
+    if (!kind) {
+      throw usageError(option.startsWith('--') ? `Unknown option \`${option.slice(0, 30)}\`.` : `Unexpected \`${option.slice(0, 30)}\` (put text with spaces in quotes).`, action);
+    }
+    if (option in out) throw usageError(`\`${option}\` is given twice.`, action);
+    if (kind === 'flag') {
+      out[option] = 'true';
+      continue;
+    }
+    const value = args[i + 1];
+    if (value === undefined || value.startsWith('--')) throw usageError(`\`${option}\` needs a value.`, action);
+    out[option] = value;
+    i++;
+  }
+  return out;
+}
+
+function accessOf(value: string | undefined, action: keyof typeof USAGE): 'readonly' | 'readwrite' {
+  const v = value?.toLowerCase();
+  if (v === 'read' || v === 'readonly' || v === 'read-only') return 'readonly';
+  if (v === 'readwrite' || v === 'read-write' || v === 'rw') return 'readwrite';
+  throw usageError(value === undefined ? '`--access` is missing: read or readwrite.' : `\`--access ${value.slice(0, 20)}\`: use read or readwrite.`, action);
+}
+
+function parsePermanent(args: string[]): DbuserCommand {
+  const first = args.findIndex((a) => a.startsWith('--'));
+  const names = (first === -1 ? args : args.slice(0, first)).flatMap((a) => a.split(',')).map((a) => a.trim()).filter(Boolean);
+  if (names.length === 0) throw usageError('Name the environment(s) first.', 'permanent');
+  const options = parseOptions(first === -1 ? [] : args.slice(first), { '--access': 'value', '--via': 'value', '--ip': 'value', '--reason': 'value' }, 'permanent');
+  const via = options['--via']?.toLowerCase();
+  if (via !== 'vpn' && via !== 'tgw' && via !== 'allowlist') {
+    throw usageError(via === undefined ? '`--via` is missing: vpn, tgw or allowlist.' : `\`--via ${via.slice(0, 20)}\`: use vpn, tgw or allowlist.`, 'permanent');
+  }
+  const reason = options['--reason']?.trim() ?? '';
+  if (reason.length === 0) throw usageError('`--reason` is missing: say what the user is for.', 'permanent');
+  if (reason.length > MAX_REASON) throw usageError(`The reason is too long: at most ${MAX_REASON} characters.`, 'permanent');
+  const ips = (options['--ip'] ?? '').split(',').map((ip) => ip.trim()).filter(Boolean);
+  return { action: 'permanent', envs: names, access: accessOf(options['--access'], 'permanent'), via, ips, reason };
 }

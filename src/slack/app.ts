@@ -11,6 +11,7 @@ import { registerDbuserCommand } from './listeners/dbuser-command.js';
 import { registerExpiryActions } from './listeners/expiry-actions.js';
 import { registerInteropCommand } from './listeners/interop-command.js';
 import { registerRequestModal } from './listeners/request-modal.js';
+import { registerRotationActions } from './listeners/rotation-actions.js';
 
 export interface SlackApp {
   app: App;
@@ -68,6 +69,7 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
   registerRequestModal(app, deps);
   registerInteropCommand(app);
   registerExpiryActions(app, deps);
+  registerRotationActions(app, deps);
   app.error(async (error) => {
     deps.log.error({ err: error }, 'unhandled error in a Slack listener');
   });

@@ -21,6 +21,8 @@ export const ACTIONS = {
   revokeNow: 'expiry_revoke',
   retry: 'revoke_retry',
   dropOrphan: 'orphan_drop',
+  rotationApprove: 'rotation_approve',
+  rotationDeny: 'rotation_deny',
 } as const;
 
 export const VIEWS = {
@@ -51,13 +53,15 @@ export function slackDate(ms: number): string {
 }
 
 function requestFields(request: AccessRequest, env: LoadedEnvironment): Block {
+  const permanent = request.kind === 'permanent';
+  const connection = request.via === 'allowlist' ? `IP allowlisting: ${request.ips.join(', ')}` : request.via === 'tgw' ? 'Transit Gateway' : 'VPN';
   return {
     type: 'section',
     fields: [
       field('Requester', `<@${request.requester}>`),
       field('Environment', `${env.name} (${env.dialect})`),
-      field('Access', request.access === 'readwrite' ? 'read & write, temporary' : request.access),
-      field('Duration', formatDuration(request.durationMs)),
+      field('Access', permanent ? `${request.access === 'readonly' ? 'read-only' : 'read & write'}, permanent` : 'read & write, temporary'),
+      permanent ? field('Connects by', connection) : field('Duration', formatDuration(request.durationMs)),
       field('Reason', request.reason ? escapeText(request.reason) : '_none given_'),
       field('Request', `\`${request.id}\``),
     ],
@@ -67,7 +71,7 @@ function requestFields(request: AccessRequest, env: LoadedEnvironment): Block {
 /** The approval request: who, what, where, how long, why, the SQL plan (password masked), and the buttons until decided. */
 export function approvalMessage(request: AccessRequest, env: LoadedEnvironment, plan: string, status?: string): SlackMessage {
   const blocks: Block[] = [
-    { type: 'header', text: { type: 'plain_text', text: 'Temporary database user request' } },
+    { type: 'header', text: { type: 'plain_text', text: request.kind === 'permanent' ? 'Permanent database user request' : 'Temporary database user request' } },
     requestFields(request, env),
     md(`*SQL plan*\n\`\`\`${plan}\`\`\``),
   ];
@@ -76,10 +80,24 @@ export function approvalMessage(request: AccessRequest, env: LoadedEnvironment, 
   } else {
     blocks.push(context(status));
   }
-  return { text: `Temporary database user request from <@${request.requester}> for ${env.name}`, blocks };
+  return { text: `${request.kind === 'permanent' ? 'Permanent' : 'Temporary'} database user request from <@${request.requester}> for ${env.name}`, blocks };
 }
 
-function detailFields(d: { host: string; port: number; instance: string | undefined; database: string; username: string; expiresAt: number }): Block {
+/** A permanent user's owner asks for a new password: Approve / Deny until decided. */
+export function rotationMessage(request: AccessRequest, env: LoadedEnvironment, status?: string): SlackMessage {
+  return {
+    text: `New password requested for ${request.username} in ${env.name}`,
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: 'New password for a permanent user' } },
+      md(`<@${request.requester}> asks for a new password of \`${request.username}\` (${request.access === 'readonly' ? 'read-only' : 'read & write'}) in *${env.name}*. The old one stops working when it is approved.`),
+      status === undefined
+        ? { type: 'actions', elements: [button('Approve', ACTIONS.rotationApprove, request.id, 'primary'), button('Deny', ACTIONS.rotationDeny, request.id, 'danger')] }
+        : context(status),
+    ],
+  };
+}
+
+function detailFields(d: { host: string; port: number; instance: string | undefined; database: string; username: string; expiresAt: number | null }): Block {
   return {
     type: 'section',
     fields: [
@@ -88,21 +106,28 @@ function detailFields(d: { host: string; port: number; instance: string | undefi
       ...(d.instance ? [field('Instance', `\`${d.instance}\``)] : []),
       field('Database', `\`${d.database}\``),
       field('Username', `\`${d.username}\``),
-      field('Expires', slackDate(d.expiresAt)),
+      field('Expires', d.expiresAt === null ? 'never (permanent; rotate or revoke on request)' : slackDate(d.expiresAt)),
     ],
   };
 }
 
 /** The password, shown once. Only ever sent as an ephemeral message to the requester. */
-export function credentialsMessage(details: Omit<ConnectionDetails, 'request'> & { request: AccessRequest }, password: string, heading: string): SlackMessage {
+export function credentialsMessage(details: ConnectionDetails, password: string, heading: string): SlackMessage {
+  const permanent = details.request.kind === 'permanent';
   return {
-    text: `Your temporary database user in ${details.request.env} is ready`,
+    text: `Your ${permanent ? 'permanent' : 'temporary'} database user in ${details.request.env} is ready`,
     blocks: [
       md(`*${heading}*`),
       detailFields(details),
       md(`*Password*\n\`${password}\``),
-      context('Shown once and stored nowhere: copy it now. Lost it? *New password* replaces it.'),
-      { type: 'actions', elements: [button('New password', ACTIONS.rotate, details.request.id), button('Delete now', ACTIONS.remove, details.request.env, 'danger')] },
+      context(
+        permanent
+          ? `Shown once and stored nowhere: copy it now. Lost it? \`/dbuser rotate ${details.request.env} --access ${details.request.access === 'readonly' ? 'read' : 'readwrite'}\` asks for a new one.`
+          : 'Shown once and stored nowhere: copy it now. Lost it? *New password* replaces it.',
+      ),
+      ...(permanent
+        ? []
+        : [{ type: 'actions', elements: [button('New password', ACTIONS.rotate, details.request.id), button('Delete now', ACTIONS.remove, details.request.env, 'danger')] }]),
     ],
   };
 }

@@ -1,5 +1,6 @@
 // What the Slack listeners share.
 import type { Expiry } from '../access/expiry.js';
+import type { PermanentAccessService } from '../access/permanent.js';
 import type { TemporaryAccess } from '../access/temporary.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
@@ -8,6 +9,7 @@ import type { Logger } from '../log.js';
 export interface SlackDeps {
   access: TemporaryAccess;
   expiry: Expiry;
+  permanent: PermanentAccessService;
   config: Config;
   log: Logger;
 }

@@ -1,10 +1,10 @@
 // The Notifier and Directory over Slack's Web API: where approvals, outcomes and the one-time password are shown.
 import type { WebClient } from '@slack/web-api';
 import type { Directory, Notifier } from '../access/ports.js';
-import type { TemporaryAccess } from '../access/temporary.js';
+import { detailsOf, userWords, type TemporaryAccess } from '../access/temporary.js';
 import type { Clock } from '../clock.js';
 
-import { approvalMessage, credentialsMessage, expiryReminderMessage, orphanReportMessage, revokeFailedMessage, textMessage } from './blocks.js';
+import { approvalMessage, credentialsMessage, expiryReminderMessage, orphanReportMessage, revokeFailedMessage, rotationMessage, textMessage } from './blocks.js';
 
 /** Opens (or finds) the DM channel between the bot and a user. */
 async function dmChannel(client: WebClient, user: string): Promise<string> {
@@ -35,8 +35,7 @@ export function slackNotifier(client: WebClient, access: () => TemporaryAccess):
     },
 
     async deliverCredentials(request, env, password) {
-      const details = access().details({ env: env.name, user: request.requester });
-      const message = credentialsMessage(details, password, `Your temporary database user in ${env.name} is ready`);
+      const message = credentialsMessage(detailsOf(request, env), password, `Your ${userWords(request).replace(' user', ' database user')} in ${env.name} is ready`);
       // Ephemeral, in the requester's DM with the bot: only they see it, and Slack does not keep it.
       await client.chat.postEphemeral({ channel: await dmChannel(client, request.requester), user: request.requester, ...message });
     },
@@ -59,6 +58,21 @@ export function slackNotifier(client: WebClient, access: () => TemporaryAccess):
     async remindApprovers(request, env, text) {
       const channel = request.approvalChannel ?? env.channels.approvals;
       await client.chat.postMessage({ channel, ...(request.approvalTs ? { thread_ts: request.approvalTs } : {}), ...textMessage(text) });
+    },
+
+    async rotationRequested(request, env) {
+      const posted = await client.chat.postMessage({ channel: env.channels.approvals, ...rotationMessage(request, env) });
+      if (!posted.ts) throw new Error('chat.postMessage returned no ts');
+      return { ts: posted.ts };
+    },
+
+    async rotationDecided(request, env, status) {
+      if (!request.rotationApprovalTs) return;
+      await client.chat.update({ channel: env.channels.approvals, ts: request.rotationApprovalTs, ...rotationMessage(request, env, status) });
+    },
+
+    async grantsSynced(env, text) {
+      await client.chat.postMessage({ channel: env.channels.reminders, ...textMessage(text) });
     },
 
     async orphanReport(env, report) {

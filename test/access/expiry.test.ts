@@ -52,6 +52,9 @@ function build() {
     revokeFailed: record('revokeFailed'),
     remindApprovers: record('remindApprovers'),
     orphanReport: async (env, report) => void sent.push({ kind: 'orphanReport', text: `${env.name} ${JSON.stringify(report)}` }),
+    rotationRequested: async () => ({ ts: '2.2' }),
+    rotationDecided: async () => {},
+    grantsSynced: async (_e, text) => void sent.push({ kind: 'grantsSynced', text }),
   };
   const deps = {
     config,

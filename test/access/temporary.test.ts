@@ -48,6 +48,9 @@ function setup() {
     revokeFailed: async (_r, _e, text) => void sent.push({ kind: 'revokeFailed', text }),
     remindApprovers: async (_r, _e, text) => void sent.push({ kind: 'remindApprovers', text }),
     orphanReport: async (env, report) => void sent.push({ kind: 'orphanReport', text: `${env.name} ${JSON.stringify(report)}` }),
+    rotationRequested: async () => ({ ts: '2.2' }),
+    rotationDecided: async () => {},
+    grantsSynced: async (_e, text) => void sent.push({ kind: 'grantsSynced', text }),
   };
   const access = createTemporaryAccess({
     config,

@@ -55,6 +55,35 @@ export function registerDbuserCommand(app: App, deps: SlackDeps): void {
           );
           return;
         }
+        case 'permanent': {
+          const { requests, supportText } = await deps.permanent.requestPermanent({
+            envs: parsed.envs,
+            requester: user,
+            access: parsed.access,
+            via: parsed.via,
+            ips: parsed.ips,
+            reason: parsed.reason,
+          });
+          const where = requests.map((r) => `\`${r.id}\` (${r.env})`).join(', ');
+          await respond(
+            textMessage(
+              `Permanent user request${requests.length > 1 ? 's' : ''} ${where} sent to the permanent-user approvers. The password comes here, only to you, once approved.\n` +
+                `The bot cannot change the network: open an OutSystems support case with this text.\n\`\`\`${supportText}\`\`\``,
+            ),
+          );
+          return;
+        }
+        case 'rotate': {
+          const request = await deps.permanent.requestRotation({ env: parsed.env, access: parsed.access, user });
+          await respond(textMessage(`A new password for \`${request.username}\` in *${request.env}* is waiting for an approver. It will appear here, only to you.`));
+          return;
+        }
+        case 'sync': {
+          const { env, users } = await deps.permanent.sync(parsed.env, user);
+          const lines = users.map((u) => `• \`${u.username}\`: ${u.report.added.length ? `granted ${u.report.added.join(', ')}` : 'nothing missing'}${u.report.failed.length ? `; failed: ${u.report.failed.map((f) => f.table).join(', ')}` : ''}`);
+          await respond(textMessage(users.length ? `Grants in *${env}*:\n${lines.join('\n')}` : `*${env}* has no active read & write users.`));
+          return;
+        }
         case 'list': {
           const { own, approving } = await deps.access.list(user);
           await respond(listMessage(own, approving));

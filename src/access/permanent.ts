@@ -1,0 +1,223 @@
+// Permanent database users: read-only or read & write, per environment, always approved, with the
+// connection rules of the seed, the support-case text for the network part, rotation and grant sync.
+// seeds/outsystems-cloud-database-access.md#permanent-database-user and #having-temporary-and-permanent-users-simultaneously
+import type { LoadedEnvironment } from '../config.js';
+import type { GrantReport } from '../dialects/database.js';
+import { targetOf } from '../dialects/index.js';
+import { generatePassword } from '../dialects/passwords.js';
+import { nominalUsername } from '../dialects/usernames.js';
+import { AppError } from '../errors.js';
+import { OPEN_STATES, type AccessRequest, type Via } from '../store/requests.js';
+import { ipProblem } from './ips.js';
+import { userWords, type AccessDeps, type TemporaryAccess } from './temporary.js';
+
+export type PermanentAccess = 'readonly' | 'readwrite';
+
+export interface PermanentRequestInput {
+  envs: string[];
+  requester: string;
+  access: PermanentAccess;
+  via: Via;
+  ips: string[];
+  reason: string;
+}
+
+export interface PermanentRequestOutcome {
+  requests: AccessRequest[];
+  /** The support case for OutSystems (the network part the bot cannot do), ready to paste. */
+  supportText: string;
+}
+
+const VIA_WORDS: Record<Via, string> = {
+  vpn: 'VPN (any IP address of our private network)',
+  tgw: 'AWS Transit Gateway (any IP address of our private network)',
+  allowlist: 'IP allowlisting of public static IP addresses',
+};
+
+export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryAccess }) {
+  const { store, notifier, config, temporary } = deps;
+
+  const accessWord = (access: PermanentAccess) => (access === 'readonly' ? 'read-only' : 'read & write');
+  const accessFlag = (access: PermanentAccess) => (access === 'readonly' ? 'read' : 'readwrite');
+
+  /** The connection rules of the seed, both ways, for one environment. */
+  function checkConnection(env: LoadedEnvironment, via: Via): void {
+    const others = (['readonly', 'readwrite'] as const).map((a) => store.requests.findPermanent(env.name, a)).filter((r): r is AccessRequest => r !== undefined);
+    if (via === 'allowlist') {
+      if (env.network === 'vpn' || env.network === 'tgw') {
+        throw new AppError(
+          'forbidden',
+          `${env.name} is connected through a ${env.network === 'vpn' ? 'VPN' : 'Transit Gateway'} tunnel, and IP allowlisting cannot coexist with a tunnel (the tunnel replaces the allowlist). Use --via ${env.network}.`,
+        );
+      }
+      const temporaryUsers = store.requests.listInStates(OPEN_STATES).filter((r) => r.env === env.name && r.kind === 'temporary');
+      if (temporaryUsers.length > 0) {
+        throw new AppError('forbidden', `${env.name} has temporary users, which need a tunnel; IP allowlisting cannot coexist with them. Use --via vpn or --via tgw.`);
+      }
+      const tunnelled = others.find((r) => r.via !== 'allowlist');
+      if (tunnelled) throw new AppError('forbidden', `${env.name} has a permanent user (${tunnelled.username}) connecting through a tunnel; IP allowlisting cannot coexist with it. Use --via ${tunnelled.via}.`);
+    } else {
+      const allowlisted = others.find((r) => r.via === 'allowlist');
+      if (allowlisted) {
+        throw new AppError(
+          'forbidden',
+          `${env.name} has a permanent user (${allowlisted.username}) on IP allowlisting; a ${via === 'vpn' ? 'VPN' : 'Transit Gateway'} tunnel would end that allowlist. Move it first, or use --via allowlist.`,
+        );
+      }
+    }
+  }
+
+  function checkIps(via: Via, ips: string[]): string[] {
+    if (via !== 'allowlist') {
+      if (ips.length > 0) throw new AppError('invalid_input', '--ip is only for --via allowlist: with a tunnel, any address of your private network connects.');
+      return [];
+    }
+    if (ips.length === 0) throw new AppError('invalid_input', 'IP allowlisting needs the public static IP addresses: add --ip 203.0.113.7,203.0.113.8.');
+    const problems = ips.map((ip) => [ip, ipProblem(ip)] as const).filter(([, p]) => p !== undefined);
+    if (problems.length > 0) {
+      throw new AppError('invalid_input', `Only public static IP addresses can be allowlisted: ${problems.map(([ip, p]) => `${ip.slice(0, 45)} ${p}`).join('; ')}.`);
+    }
+    return [...new Set(ips)];
+  }
+
+  function supportText(envs: LoadedEnvironment[], input: Pick<PermanentRequestInput, 'access' | 'via' | 'ips'>, requests: AccessRequest[]): string {
+    return [
+      `Subject: Direct database access (permanent user) — ${envs.map((e) => e.name).join(', ')}`,
+      '',
+      'Please set up the network access for a permanent database user of these OutSystems Cloud environments:',
+      ...envs.map((e) => `• Environment: ${e.name} (database server ${e.details.host})`),
+      `• Access: ${input.access === 'readonly' ? 'read-only' : 'read and write'}`,
+      `• How we connect: ${VIA_WORDS[input.via]}${input.via === 'allowlist' ? `: ${input.ips.join(', ')}` : ''}`,
+      ...(input.via === 'allowlist' ? ['• We do not plan to request temporary database users in these environments.'] : []),
+      `• Database users (created by our access bot): ${requests.map((r) => `${r.username} (${r.env})`).join(', ')}`,
+    ].join('\n');
+  }
+
+  return {
+    /** One request per environment, each decided by that environment's permanent-user approvers. */
+    async requestPermanent(input: PermanentRequestInput): Promise<PermanentRequestOutcome> {
+      const reason = input.reason.trim();
+      if (reason.length === 0) throw new AppError('invalid_input', 'A permanent user needs a reason: add --reason "what it is for".');
+      const ips = checkIps(input.via, input.ips);
+      const envs = [...new Set(input.envs.map((e) => e.trim().toLowerCase()).filter(Boolean))].map((name) => temporary.environment(name));
+      if (envs.length === 0) throw new AppError('invalid_input', 'Name at least one environment.');
+      for (const env of envs) {
+        const existing = store.requests.findPermanent(env.name, input.access);
+        if (existing) {
+          throw new AppError(
+            'conflict',
+            `${env.name} already has a ${accessWord(input.access)} permanent user (\`${existing.username}\`, <@${existing.requester}>, ${existing.state}): one per environment. For a new password use \`/dbuser rotate ${env.name} --access ${accessFlag(input.access)}\`.`,
+          );
+        }
+        checkConnection(env, input.via);
+      }
+      const requesterName = await deps.directory.displayName(input.requester).catch(() => input.requester);
+      const requests: AccessRequest[] = [];
+      for (const env of envs) {
+        const username = nominalUsername({ prefix: config.usernamePrefix, requester: `${input.access === 'readonly' ? 'ro' : 'rw'}_${env.name}`, rules: targetOf(env).rules });
+        const request = store.requests.create(
+          { kind: 'permanent', env: env.name, requester: input.requester, requesterName, access: input.access, durationMs: 0, reason, ownPassword: false, breakGlass: false, via: input.via, ips, username },
+          input.requester,
+        );
+        const plan = temporary.planOf(request, env, username);
+        await temporary.deliver('approval request', request, () =>
+          notifier.approvalRequested(request, env, plan).then(({ channel, ts }) => store.requests.setApprovalMessage(request.id, channel, ts)),
+        );
+        requests.push(store.requests.get(request.id) ?? request);
+      }
+      return { requests, supportText: supportText(envs, { ...input, ips }, requests) };
+    },
+
+    /** Asks for a new password of a permanent user; an approver decides, the owner gets it. */
+    async requestRotation(input: { env: string; access: PermanentAccess; user: string }): Promise<AccessRequest> {
+      const env = temporary.environment(input.env);
+      const request = store.requests.findPermanent(env.name, input.access);
+      if (!request || request.state !== 'active') throw new AppError('not_found', `${env.name} has no active ${accessWord(input.access)} permanent user.`);
+      if (request.requester !== input.user) {
+        throw new AppError('forbidden', `Only <@${request.requester}>, who owns \`${request.username}\`, can ask for its new password. An approver can revoke it with \`/dbuser revoke ${request.username}\`.`);
+      }
+      if (!store.requests.requestRotation(request.id, input.user)) throw new AppError('conflict', 'A new password for this user is already waiting for approval.');
+      const asked = store.requests.get(request.id)!;
+      await temporary.deliver('rotation approval request', asked, async () => {
+        const { ts } = await notifier.rotationRequested(asked, env);
+        store.requests.setRotationMessage(asked.id, ts);
+      });
+      return asked;
+    },
+
+    /** Approve or deny a pending rotation. On approval the password changes and only the owner sees the new one. */
+    async decideRotation(input: { requestId: string; actor: string; decision: 'approve' | 'deny' }): Promise<{ changed: boolean; request: AccessRequest }> {
+      const { request, env } = await temporary.assertCanDecide(input.requestId, input.actor);
+      const ended = store.requests.finishRotation(request.id, input.actor, input.decision === 'approve' ? 'approved' : 'denied');
+      if (!ended) return { changed: false, request };
+      if (input.decision === 'deny') {
+        await temporary.deliver('rotation update', ended, () => notifier.rotationDecided(ended, env, `New password denied by <@${input.actor}>.`));
+        await temporary.deliver('requester notice', ended, () => notifier.notifyRequester(ended, `Your request for a new password of \`${ended.username}\` in ${env.name} was denied by <@${input.actor}>.`));
+        return { changed: true, request: ended };
+      }
+      const password = generatePassword();
+      try {
+        await deps.database(env).rotatePassword({ username: ended.username!, password });
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        await temporary.deliver('rotation update', ended, () => notifier.rotationDecided(ended, env, `Approved by <@${input.actor}>, but setting the password failed: ${message}`));
+        throw err;
+      }
+      store.audit.append({ actor: input.actor, action: 'password_rotated', requestId: ended.id, env: env.name });
+      await temporary.deliver('credentials', ended, () => notifier.deliverCredentials(ended, env, password));
+      await temporary.deliver('rotation update', ended, () => notifier.rotationDecided(ended, env, `New password approved by <@${input.actor}> and shown to <@${ended.requester}>.`));
+      return { changed: true, request: ended };
+    },
+
+    /**
+     * Grants INSERT, UPDATE, DELETE on OSUSR_ tables created since (every publish can add some) to every
+     * active read & write user of the environment, temporary and permanent. Reports what it added.
+     */
+    async sync(envName: string, actor: string): Promise<{ env: string; users: { username: string; report: GrantReport }[] }> {
+      const env = temporary.environment(envName);
+      if (actor !== 'scheduler' && !(await temporary.isApprover(actor, env)) && !(await temporary.isApprover(actor, env, 'permanent'))) {
+        throw new AppError('forbidden', `Only approvers of ${env.name} can sync grants; the bot also does it every hour.`);
+      }
+      const users = store.requests.listInStates(['active']).filter((r) => r.env === env.name && r.access === 'readwrite' && r.username);
+      const results: { username: string; report: GrantReport }[] = [];
+      for (const user of users) {
+        const report = await deps.database(env).syncGrants({ username: user.username!, kind: user.kind === 'temporary' ? 'temporary' : 'readwrite' });
+        results.push({ username: user.username!, report });
+        if (report.added.length > 0 || report.failed.length > 0) {
+          store.audit.append({
+            actor,
+            action: 'grants_synced',
+            requestId: user.id,
+            env: env.name,
+            detail: { added: report.added, failed: report.failed.map((f) => f.table) },
+          });
+        }
+      }
+      return { env: env.name, users: results };
+    },
+
+    /** The scheduled re-grant: every environment, reported in its reminder channel when anything was added or failed. */
+    async syncAll(): Promise<void> {
+      for (const env of config.environments) {
+        try {
+          const { users } = await this.sync(env.name, 'scheduler');
+          const changed = users.filter((u) => u.report.added.length > 0 || u.report.failed.length > 0);
+          if (changed.length === 0) continue;
+          const lines = changed.map(
+            (u) =>
+              `• \`${u.username}\`: ${u.report.added.length} table(s) granted${u.report.added.length ? ` (${u.report.added.slice(0, 10).join(', ')}${u.report.added.length > 10 ? ', …' : ''})` : ''}${u.report.failed.length ? `; ${u.report.failed.length} failed: ${u.report.failed.map((f) => `${f.table}: ${f.error.message}`).join('; ')}` : ''}`,
+          );
+          await notifier.grantsSynced(env, `New application tables in *${env.name}* granted to read & write users:\n${lines.join('\n')}`);
+        } catch (err) {
+          deps.log.error({ err, env: env.name }, 'grant sync failed');
+        }
+      }
+    },
+
+    describe(request: AccessRequest): string {
+      return `${userWords(request)} \`${request.username}\` in ${request.env}`;
+    },
+  };
+}
+
+export type PermanentAccessService = ReturnType<typeof createPermanentAccess>;

@@ -1,0 +1,195 @@
+// Permanent users end to end: request (one or several environments), the connection rules both ways,
+// approval by the permanent-user approvers, the password once, rotation with approval, sync, revoke.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SlackCall } from '../../src/console/fake-slack.js';
+import { APPROVALS, callText, passwordIn, startHarness, USERS, type Harness } from './harness.js';
+
+const EXTRA = `
+  - name: corp
+    dialect: sqlserver
+    connection: { host: db-corp, database: outsystems, user: sa, password: { env: E2E_PW } }
+    details: { host: corp-db.example.com }
+    lifetimeVersion: "11.19.0"
+    network: vpn
+    approvers: { users: [${USERS.approver}] }
+    permanentApprovers: { users: [${USERS.ltAdmin}] }
+    channels: { approvals: ${APPROVALS}, reminders: C0REMINDERS }
+  - name: island
+    dialect: oracle
+    connection: { host: db-island, serviceName: FREEPDB1, schema: OSADMIN, user: system, password: { env: E2E_PW } }
+    details: { host: island-db.example.com }
+    lifetimeVersion: "11.19.0"
+    network: none
+    approvers: { users: [${USERS.approver}] }
+    channels: { approvals: ${APPROVALS}, reminders: C0REMINDERS }
+`;
+
+let h: Harness;
+const issued: string[] = [];
+beforeAll(async () => {
+  h = await startHarness({ extraEnvironments: EXTRA });
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+async function command(user: string, text: string): Promise<string> {
+  const sent = await h.slack.slashCommand({ user, command: '/dbuser', text });
+  return callText(await h.fake.waitFor((c) => c.method === 'response_url' && c.args['responseUrl'] === sent.responseUrl, 5000));
+}
+
+function since(mark: number, predicate: (c: SlackCall) => boolean): Promise<SlackCall> {
+  return h.fake.waitFor((c) => h.fake.calls.indexOf(c) >= mark && predicate(c), 5000);
+}
+
+async function approveLatest(mark: number, approver: string, actionId = 'approval_approve'): Promise<{ approval: SlackCall; status: number; responseUrl: string }> {
+  const approval = await since(mark, (c) => c.method === 'chat.postMessage' && c.args['channel'] === APPROVALS && callText(c).includes(actionId));
+  const clicked = await h.slack.blockAction({ user: approver, actionId, container: { channel: APPROVALS, messageTs: '1' }, message: { ts: '1', blocks: approval.args['blocks'] as unknown[] } });
+  return { approval, status: clicked.status, responseUrl: clicked.responseUrl };
+}
+
+describe('a read-only permanent user', () => {
+  it('is requested with the support-case text, approved, created with read grants only, and shown once', async () => {
+    const mark = h.fake.calls.length;
+    const reply = await command(USERS.requester, 'permanent dev --access read --via vpn --reason "nightly export to the warehouse"');
+    expect(reply).toContain('sent to the permanent-user approvers');
+    expect(reply).toContain('Environment: dev (database server dev-db.example.com)');
+    expect(reply).toContain('Access: read-only');
+    expect(reply).toContain('How we connect: VPN');
+    const { approval } = await approveLatest(mark, USERS.approver);
+    expect(callText(approval)).toContain('Permanent database user request');
+    expect(callText(approval)).toContain('read-only, permanent');
+    expect(callText(approval)).not.toMatch(/INSERT, UPDATE, DELETE/);
+    const credentials = await since(mark, (c) => c.method === 'chat.postEphemeral' && c.args['user'] === USERS.requester && callText(c).includes('Password'));
+    issued.push(passwordIn(credentials));
+    expect(callText(credentials)).toContain('never (permanent');
+    const request = h.bot.store.requests.findPermanent('dev', 'readonly')!;
+    expect(request).toMatchObject({ state: 'active', expiresAt: null, via: 'vpn' });
+    const kinds = h.executors.get('dev')!.statements.filter((s) => s.params.some((p) => p.value === request.username)).map((s) => s.label);
+    expect(kinds).toContain('grant SELECT on every table and view of the database');
+    expect(kinds.some((k) => k.includes('INSERT'))).toBe(false);
+    // It never expires: the scheduler has nothing to do for it.
+    expect(h.bot.store.requests.listExpiring(Number.MAX_SAFE_INTEGER, 10).some((r) => r.id === request.id)).toBe(false);
+  });
+
+  it('a second read-only user in that environment is refused and points to rotation; read & write is allowed', async () => {
+    expect(await command(USERS.other, 'permanent dev --access read --via vpn --reason "again"')).toContain('already has a read-only permanent user');
+    expect(await command(USERS.other, 'permanent dev --access read --via vpn --reason "again"')).toContain('/dbuser rotate dev --access read');
+    expect(await command(USERS.other, 'permanent dev --access readwrite --via vpn --reason "sync job"')).toContain('sent to the permanent-user approvers');
+  });
+});
+
+describe('connection rules, both ways', () => {
+  it.each([
+    ['permanent prod --access readwrite --via allowlist --ip 203.0.113.7 --reason x', 'IP allowlisting cannot coexist with a tunnel'],
+    ['permanent island --access read --via allowlist --ip 10.1.2.3,203.0.113.7 --reason x', '10.1.2.3 is private (10.0.0.0/8)'],
+    ['permanent island --access read --via allowlist --ip 127.0.0.1 --reason x', '127.0.0.1 is loopback'],
+    ['permanent island --access read --via allowlist --ip not-an-ip --reason x', 'not-an-ip is not an IPv4 or IPv6 address'],
+    ['permanent island --access read --via allowlist --reason x', 'IP allowlisting needs the public static IP addresses'],
+    ['permanent island --access read --via vpn --ip 203.0.113.7 --reason x', '--ip is only for --via allowlist'],
+    ['permanent island --access read --via vpn', '`--reason` is missing'],
+    ['permanent island --access everything --via vpn --reason x', 'use read or readwrite'],
+    ['permanent island --access read --via carrier-pigeon --reason x', 'use vpn, tgw or allowlist'],
+  ])('%s', async (text, expected) => {
+    expect(await command(USERS.requester, text)).toContain(expected);
+  });
+
+  it('an allowlisted permanent user rules out a tunnelled one there, and temporary users', async () => {
+    const mark = h.fake.calls.length;
+    const reply = await command(USERS.requester, 'permanent island --access read --via allowlist --ip 203.0.113.7,2001:db8::7 --reason "BI tool"');
+    expect(reply).toContain('IP allowlisting of public static IP addresses: 203.0.113.7, 2001:db8::7');
+    const { approval } = await approveLatest(mark, USERS.approver);
+    expect(callText(approval)).toContain('IP allowlisting: 203.0.113.7, 2001:db8::7');
+    issued.push(passwordIn(await since(mark, (c) => c.method === 'chat.postEphemeral' && callText(c).includes('Password'))));
+    expect(await command(USERS.requester, 'permanent island --access readwrite --via vpn --reason x')).toContain('on IP allowlisting; a VPN tunnel would end that allowlist');
+    expect(await command(USERS.requester, 'request island')).toContain('Temporary users need a VPN or Transit Gateway tunnel');
+  });
+});
+
+describe('approvals of permanent users', () => {
+  it('only the permanent-user approvers decide; a temporary-user approver is refused', async () => {
+    const mark = h.fake.calls.length;
+    await command(USERS.requester, 'permanent corp --access readwrite --via vpn --reason "integration"');
+    const refused = await approveLatest(mark, USERS.approver);
+    const reply = await h.fake.waitFor((c) => c.method === 'response_url' && c.args['responseUrl'] === refused.responseUrl, 5000);
+    expect(callText(reply)).toContain('Only permanent-user approvers of corp can decide');
+    const clicked = await h.slack.blockAction({
+      user: USERS.ltAdmin,
+      actionId: 'approval_approve',
+      container: { channel: APPROVALS, messageTs: '1' },
+      message: { ts: '1', blocks: refused.approval.args['blocks'] as unknown[] },
+    });
+    expect(clicked.status).toBe(200);
+    issued.push(passwordIn(await since(mark, (c) => c.method === 'chat.postEphemeral' && callText(c).includes('Password'))));
+    expect(h.bot.store.requests.findPermanent('corp', 'readwrite')?.state).toBe('active');
+  });
+
+  it('several environments in one request: one approval each, one support text', async () => {
+    const mark = h.fake.calls.length;
+    const reply = await command(USERS.other, 'permanent prod,corp --access read --via tgw --reason "reporting"');
+    expect(reply).toMatch(/Environment: prod .*Environment: corp/s);
+    const approvals = h.fake.calls.slice(mark).filter((c) => c.method === 'chat.postMessage' && c.args['channel'] === APPROVALS);
+    expect(approvals.map((c) => callText(c).match(/(prod|corp) \((oracle|sqlserver)\)/)?.[1])).toEqual(['prod', 'corp']);
+  });
+});
+
+describe('rotation', () => {
+  it('the owner asks, an approver approves, the owner alone sees the new password; a second click changes nothing', async () => {
+    const request = h.bot.store.requests.findPermanent('dev', 'readonly')!;
+    expect(await command(USERS.other, 'rotate dev --access read')).toContain(`Only <@${USERS.requester}>, who owns`);
+    const mark = h.fake.calls.length;
+    expect(await command(USERS.requester, 'rotate dev --access read')).toContain('waiting for an approver');
+    expect(await command(USERS.requester, 'rotate dev --access read')).toContain('already waiting for approval');
+    const { approval } = await approveLatest(mark, USERS.approver, 'rotation_approve');
+    expect(callText(approval)).toContain('New password for a permanent user');
+    const credentials = await since(mark, (c) => c.method === 'chat.postEphemeral' && c.args['user'] === USERS.requester && callText(c).includes('Password'));
+    const fresh = passwordIn(credentials);
+    issued.push(fresh);
+    const set = h.executors.get('dev')!.statements.filter((s) => s.kind === 'set password').at(-1)!;
+    expect(set.params).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'username', value: request.username }), expect.objectContaining({ name: 'password', value: fresh })]));
+    await since(mark, (c) => c.method === 'chat.update' && callText(c).includes('New password approved by'));
+    const again = await h.slack.blockAction({ user: USERS.approver, actionId: 'rotation_approve', value: request.id, container: { channel: APPROVALS, messageTs: '1' } });
+    expect(callText(await h.fake.waitFor((c) => c.method === 'response_url' && c.args['responseUrl'] === again.responseUrl, 5000))).toContain('already decided');
+  });
+});
+
+describe('grant sync and revocation', () => {
+  it('an approver syncs grants for tables added since; others may not', async () => {
+    h.respond('corp', (s) => (s.label.startsWith('list OSUSR_') ? [{ table_name: 'OSUSR_NEW_INVOICE' }] : []));
+    expect(await command(USERS.other, 'sync corp')).toContain('Only approvers of corp can sync grants');
+    const reply = await command(USERS.approver, 'sync corp');
+    expect(reply).toContain('granted OSUSR_NEW_INVOICE');
+    h.respond('corp', () => []);
+  });
+
+  it('the hourly sync reports what it added in the reminder channel', async () => {
+    h.respond('corp', (s) => (s.label.startsWith('list OSUSR_') ? [{ table_name: 'OSUSR_NEW_ORDERLINE' }] : []));
+    const mark = h.fake.calls.length;
+    await h.bot.permanent.syncAll();
+    const note = await since(mark, (c) => c.method === 'chat.postMessage' && c.args['channel'] === 'C0REMINDERS');
+    expect(callText(note)).toContain('OSUSR_NEW_ORDERLINE');
+    h.respond('corp', () => []);
+  });
+
+  it('an approver revokes a permanent user by name', async () => {
+    const request = h.bot.store.requests.findPermanent('corp', 'readwrite')!;
+    expect(await command(USERS.approver, `revoke ${request.username}`)).toContain('was revoked');
+    expect(h.bot.store.requests.get(request.id)!.state).toBe('revoked');
+  });
+});
+
+describe('no secret is written down', () => {
+  it('finds no issued password in SQLite, logs, or non-ephemeral messages', async () => {
+    expect(issued.length).toBeGreaterThanOrEqual(4);
+    const sqlite = h.sqliteBytes();
+    const visible = h.fake.calls
+      .filter((c) => c.method !== 'chat.postEphemeral' && !(c.method === 'response_url' && c.args['response_type'] !== 'in_channel'))
+      .map(callText)
+      .join('\n');
+    for (const password of issued) {
+      expect(sqlite.includes(Buffer.from(password))).toBe(false);
+      expect(h.logs.join('\n').includes(password)).toBe(false);
+      expect(visible.includes(password)).toBe(false);
+    }
+  });
+});
