@@ -1,6 +1,7 @@
 // Wiring only: the store, one Database per environment, the use cases, and Slack. Start and stop.
 import cron from 'node-cron';
 import { createExpiry, type Expiry, type ExpirySettings } from './access/expiry.js';
+import { createInterop, type Interop } from './access/interop.js';
 import { createPermanentAccess, type PermanentAccessService } from './access/permanent.js';
 import type { RevocationSettings } from './access/revocation.js';
 import { createTemporaryAccess, type TemporaryAccess } from './access/temporary.js';
@@ -32,6 +33,8 @@ export interface BotOptions {
   orphanCron?: string;
   /** When to grant read & write users the tables added by publishes (cron syntax). Default: hourly at :23. */
   grantSyncCron?: string;
+  /** When to look for newly exposed views lacking grants (cron syntax). Default: hourly at :41. */
+  interopCheckCron?: string;
   /** Longest sleep of the expiry timer. */
   maxSleepMs?: number;
 }
@@ -41,6 +44,7 @@ export interface Bot {
   access: TemporaryAccess;
   expiry: Expiry;
   permanent: PermanentAccessService;
+  interop: Interop;
   timer: DueTimer;
   /** The HTTP port, in HTTP mode. */
   port: number | undefined;
@@ -62,7 +66,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   };
 
   // The Slack app and the use cases need each other (the notifier renders plans); the getter breaks the cycle.
-  const wired: { access?: TemporaryAccess; expiry?: Expiry; timer?: DueTimer; permanent?: PermanentAccessService } = {};
+  const wired: { access?: TemporaryAccess; expiry?: Expiry; timer?: DueTimer; permanent?: PermanentAccessService; interop?: Interop } = {};
   const getAccess = () => {
     if (!wired.access) throw new Error('access used before wiring finished');
     return wired.access;
@@ -84,6 +88,10 @@ export async function startBot(options: BotOptions): Promise<Bot> {
         if (!wired.permanent) throw new Error('permanent used before wiring finished');
         return wired.permanent;
       },
+      get interop() {
+        if (!wired.interop) throw new Error('interop used before wiring finished');
+        return wired.interop;
+      },
       config,
       log,
     },
@@ -102,6 +110,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   };
   const access = (wired.access = createTemporaryAccess(deps));
   const permanent = (wired.permanent = createPermanentAccess({ ...deps, temporary: access }));
+  const interop = (wired.interop = createInterop({ ...deps, temporary: access }));
   const expiry = (wired.expiry = createExpiry({ ...deps, temporary: access, ...(options.expiry ? { settings: options.expiry } : {}) }));
   const timer = (wired.timer = createDueTimer({
     clock,
@@ -118,6 +127,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   timer.start();
   const orphanJob = cron.schedule(options.orphanCron ?? '17 6 * * *', () => void expiry.reportOrphans());
   const syncJob = cron.schedule(options.grantSyncCron ?? '23 * * * *', () => void permanent.syncAll());
+  const interopJob = cron.schedule(options.interopCheckCron ?? '41 * * * *', () => void interop.check());
   const port = await slack.start();
   log.info({ port, socketMode: options.slack.socketMode, environments: config.environments.map((e) => e.name) }, 'bot started');
 
@@ -126,11 +136,13 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     access,
     expiry,
     permanent,
+    interop,
     timer,
     port,
     async stop() {
       await orphanJob.stop();
       await syncJob.stop();
+      await interopJob.stop();
       await timer.stop();
       await slack.stop();
       await Promise.all([...databases.values()].map((db) => db.close()));

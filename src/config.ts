@@ -100,6 +100,11 @@ export const EnvVars = z.object({
     .string(expecting('a cron expression', "ORPHAN_CHECK_CRON='17 6 * * *'"))
     .refine((expr) => cron.validate(expr), { message: "expected a cron expression such as '17 6 * * *' (minute hour day month weekday)" })
     .default('17 6 * * *'),
+  // When to look for newly exposed ODC views that lack grants.
+  INTEROP_CHECK_CRON: z
+    .string(expecting('a cron expression', "INTEROP_CHECK_CRON='41 * * * *'"))
+    .refine((expr) => cron.validate(expr), { message: "expected a cron expression such as '41 * * * *' (minute hour day month weekday)" })
+    .default('41 * * * *'),
   // When to grant read & write users the OSUSR_ tables added by publishes since the last run.
   GRANT_SYNC_CRON: z
     .string(expecting('a cron expression', "GRANT_SYNC_CRON='23 * * * *'"))
@@ -414,8 +419,20 @@ const Policy = strictObject(
   { when: (payload) => isRecord(payload.value) },
 );
 
+const Interop = strictObject(
+  {
+    // The dedicated interoperability user; default: the bot's prefix + "interop" (upper case on Oracle).
+    username: z.string(expecting('a database username: a letter, then letters, digits or _', 'dbx_interop')).regex(/^[A-Za-z][A-Za-z0-9_]{0,29}$/).optional(),
+    // The current ODC documentation also exposes User and Tenant, which needs read on four more OSSYS objects.
+    userAndTenant: Bool.default(true),
+    // Oracle: interop writes are not supported yet (seed), so exposed objects get read only unless this is set.
+    oracleWrite: Bool.default(false),
+  },
+  'interoperability settings: username, userAndTenant, oracleWrite',
+);
+
 const ENVIRONMENT =
-  'an environment: name, dialect, connection, details, lifetimeVersion, network, approvers, channels and optionally permanentApprovers, selfService, breakGlass, policy';
+  'an environment: name, dialect, connection, details, lifetimeVersion, network, approvers, channels and optionally permanentApprovers, selfService, breakGlass, policy, interop';
 
 const EnvironmentName = z
   .string(expecting('a name users type: a lowercase letter, then up to 31 lowercase letters, digits or -', 'dev'))
@@ -433,6 +450,7 @@ const environmentCommon = {
   breakGlass: z.array(SlackUserId, expecting('a list of Slack user IDs', '[U0789IJKL]')).default([]),
   channels: Channels,
   policy: Policy.prefault({}),
+  interop: Interop.prefault({}),
 };
 
 const SqlServerEnvironment = strictObject(

@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     return;
   }
   const log = createLogger({ level: config.vars.LOG_LEVEL });
-  const bot = await startBot({ config, slack, log, orphanCron: config.vars.ORPHAN_CHECK_CRON, grantSyncCron: config.vars.GRANT_SYNC_CRON });
+  const bot = await startBot({ config, slack, log, orphanCron: config.vars.ORPHAN_CHECK_CRON, grantSyncCron: config.vars.GRANT_SYNC_CRON, interopCheckCron: config.vars.INTEROP_CHECK_CRON });
   const stop = async (signal: string) => {
     log.info({ signal }, 'stopping');
     await bot.stop();

@@ -152,6 +152,7 @@ describe('parseEnvironmentsFile', () => {
         approverReminders: [15 * MINUTE, 45 * MINUTE, 105 * MINUTE, 225 * MINUTE],
         extensionNeedsApproval: false,
       },
+      interop: { userAndTenant: true, oracleWrite: false },
     });
     expect(test?.connection).toMatchObject({ port: 1433, schema: 'dbo', encrypt: true });
     expect(prod?.connection).toEqual({
@@ -839,6 +840,7 @@ describe('EnvVars', () => {
       LOG_LEVEL: 'info',
       ORPHAN_CHECK_CRON: '17 6 * * *',
       GRANT_SYNC_CRON: '23 * * * *',
+      INTEROP_CHECK_CRON: '41 * * * *',
     });
   });
 
@@ -864,6 +866,7 @@ describe('EnvVars', () => {
       LOG_LEVEL: 'debug',
       ORPHAN_CHECK_CRON: '17 6 * * *',
       GRANT_SYNC_CRON: '23 * * * *',
+      INTEROP_CHECK_CRON: '41 * * * *',
     });
   });
 

@@ -6,6 +6,7 @@ import type { RevokeOutcome } from './revocation.js';
 import { formatDuration } from '../duration.js';
 import { AppError } from '../errors.js';
 import { OPEN_STATES, type AccessRequest } from '../store/requests.js';
+import { interopUsername } from './interop.js';
 import type { OrphanReport } from './ports.js';
 import type { AccessDeps, TemporaryAccess } from './temporary.js';
 
@@ -307,7 +308,8 @@ export function createExpiry(deps: ExpiryDeps) {
       const owned = new Set(open.map((r) => r.username?.toLowerCase()).filter(Boolean));
       const present = new Set(inDatabase.map((u) => u.toLowerCase()));
       return {
-        unknown: inDatabase.filter((u) => !owned.has(u.toLowerCase())),
+        // The interoperability user carries the prefix too, but it is the bot's own, not an orphan.
+        unknown: inDatabase.filter((u) => !owned.has(u.toLowerCase()) && u.toLowerCase() !== interopUsername(env, config.usernamePrefix).toLowerCase()),
         missing: open
           .filter((r) => r.state === 'active' && r.username && !present.has(r.username.toLowerCase()))
           .map((r) => ({ requestId: r.id, username: r.username!, requester: r.requester })),

@@ -1,5 +1,6 @@
 // What the use cases need from the outside world, as interfaces: Slack (or the console) implements them.
 import type { LoadedEnvironment } from '../config.js';
+import type { InteropAction } from '../store/interop.js';
 import type { AccessRequest } from '../store/requests.js';
 
 /** Where approvals and outcomes are shown. Implementations never write a password anywhere but `deliverCredentials`. */
@@ -26,6 +27,12 @@ export interface Notifier {
   rotationRequested(request: AccessRequest, env: LoadedEnvironment): Promise<{ ts: string }>;
   /** Rewrites the rotation approval message with the outcome and no buttons. */
   rotationDecided(request: AccessRequest, env: LoadedEnvironment, status: string): Promise<void>;
+  /** An interop action waiting for an approver, with its plan and Approve / Deny. */
+  interopRequested(action: InteropAction, env: LoadedEnvironment, plan: string): Promise<{ channel: string; ts: string }>;
+  /** Rewrites the interop approval message with the outcome and no buttons. */
+  interopUpdated(action: InteropAction, env: LoadedEnvironment, status: string): Promise<void>;
+  /** The interoperability user's password, once, ephemeral, to whoever asked for the setup. */
+  deliverInteropCredentials(action: InteropAction, env: LoadedEnvironment, username: string, password: string): Promise<void>;
   /** What a scheduled grant sync added, in the reminder channel. */
   grantsSynced(env: LoadedEnvironment, text: string): Promise<void>;
   /** Database users the state does not know, and active users whose login is gone, with Drop buttons. */

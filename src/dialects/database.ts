@@ -93,6 +93,8 @@ export interface Database {
   syncGrants(req: SyncGrantsRequest): Promise<GrantReport>;
   /** Grants privileges on tables or views of the schema (interop `expose`). Stops at the first failure. */
   grantObjects(req: GrantObjectsRequest): Promise<void>;
+  /** Re-applies the interoperability read set to an existing user; GRANT is idempotent, so only what is missing is added. */
+  grantInteropSet(req: UserRef): Promise<void>;
   /**
    * Blocks new logins, ends live sessions, then drops the user (and login). Best effort: every step
    * is attempted even after one fails, and every failure is in the report; it never throws for a
@@ -249,6 +251,10 @@ export function createDatabase(options: DatabaseOptions): Database {
 
     async grantObjects(req) {
       await runAll(req.grants.map((g) => dialect.grantObject({ username: req.username, object: g.object, privileges: g.privileges }, target)));
+    },
+
+    async grantInteropSet(req) {
+      await runAll(dialect.grantInterop(req, target));
     },
 
     revokeUser: (req) => revokeUser(req, run),

@@ -67,7 +67,7 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
   registerApprovalActions(app, deps);
   registerCredentialActions(app, deps);
   registerRequestModal(app, deps);
-  registerInteropCommand(app);
+  registerInteropCommand(app, deps);
   registerExpiryActions(app, deps);
   registerRotationActions(app, deps);
   app.error(async (error) => {

@@ -3,6 +3,7 @@ import type { ConnectionDetails } from '../access/temporary.js';
 import { usageText } from '../commands/dbuser.js';
 import type { LoadedEnvironment } from '../config.js';
 import { formatDuration } from '../duration.js';
+import type { InteropAction } from '../store/interop.js';
 import type { AccessRequest } from '../store/requests.js';
 
 export type Block = Record<string, unknown>;
@@ -23,6 +24,8 @@ export const ACTIONS = {
   dropOrphan: 'orphan_drop',
   rotationApprove: 'rotation_approve',
   rotationDeny: 'rotation_deny',
+  interopApprove: 'interop_approve',
+  interopDeny: 'interop_deny',
 } as const;
 
 export const VIEWS = {
@@ -263,4 +266,40 @@ export function orphanReportMessage(env: LoadedEnvironment, report: { unknown: s
     blocks.push(md(`*Active for the bot, but missing from the database* (dropped by hand?):\n${report.missing.map((m) => `• \`${m.username}\` of <@${m.requester}>`).join('\n')}`));
   }
   return { text: `Database users to look at in ${env.name}`, blocks };
+}
+
+/** An interop action waiting for an approver: what, where, the plan, Approve / Deny until decided. */
+export function interopMessage(action: InteropAction, env: LoadedEnvironment, plan: string, status?: string): SlackMessage {
+  return {
+    text: `Data interoperability request for ${env.name}`,
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: 'Data interoperability (DBA step)' } },
+      {
+        type: 'section',
+        fields: [
+          field('Requested by', action.requester === 'scheduler' ? 'the hourly check' : `<@${action.requester}>`),
+          field('Environment', `${env.name} (${env.dialect})`),
+          field('What', escapeText(action.summary)),
+          field('Request', `\`${action.id}\``),
+        ],
+      },
+      md(`*SQL plan*\n\`\`\`${plan}\`\`\``),
+      status === undefined
+        ? { type: 'actions', elements: [button(action.action === 'grant' && action.requester === 'scheduler' ? 'Grant' : 'Approve', ACTIONS.interopApprove, action.id, 'primary'), button('Deny', ACTIONS.interopDeny, action.id, 'danger')] }
+        : context(status),
+    ],
+  };
+}
+
+/** The interoperability user's password, once, only to whoever asked for the setup. */
+export function interopCredentialsMessage(env: LoadedEnvironment, username: string, password: string): SlackMessage {
+  return {
+    text: `The interoperability user of ${env.name} is ready`,
+    blocks: [
+      md(`*The interoperability user of ${env.name} is ready*`),
+      { type: 'section', fields: [field('Server', `\`${env.details.host}\``), field('Port', String(env.details.port)), field('Database', `\`${env.details.database}\``), field('Username', `\`${username}\``)] },
+      md(`*Password*\n\`${password}\``),
+      context('Shown once and stored nowhere: put it in the ODC data connection now.'),
+    ],
+  };
 }

@@ -1,5 +1,6 @@
 // What the Slack listeners share.
 import type { Expiry } from '../access/expiry.js';
+import type { Interop } from '../access/interop.js';
 import type { PermanentAccessService } from '../access/permanent.js';
 import type { TemporaryAccess } from '../access/temporary.js';
 import type { Config } from '../config.js';
@@ -10,6 +11,7 @@ export interface SlackDeps {
   access: TemporaryAccess;
   expiry: Expiry;
   permanent: PermanentAccessService;
+  interop: Interop;
   config: Config;
   log: Logger;
 }

@@ -4,7 +4,17 @@ import type { Directory, Notifier } from '../access/ports.js';
 import { detailsOf, userWords, type TemporaryAccess } from '../access/temporary.js';
 import type { Clock } from '../clock.js';
 
-import { approvalMessage, credentialsMessage, expiryReminderMessage, orphanReportMessage, revokeFailedMessage, rotationMessage, textMessage } from './blocks.js';
+import {
+  approvalMessage,
+  credentialsMessage,
+  expiryReminderMessage,
+  interopCredentialsMessage,
+  interopMessage,
+  orphanReportMessage,
+  revokeFailedMessage,
+  rotationMessage,
+  textMessage,
+} from './blocks.js';
 
 /** Opens (or finds) the DM channel between the bot and a user. */
 async function dmChannel(client: WebClient, user: string): Promise<string> {
@@ -15,6 +25,8 @@ async function dmChannel(client: WebClient, user: string): Promise<string> {
 }
 
 export function slackNotifier(client: WebClient, access: () => TemporaryAccess): Notifier {
+  /** Interop plans, to show again when the message is updated (they hold no secret; lost on restart, then the update says so). */
+  const plans = new Map<string, string>();
   return {
     async approvalRequested(request, env, plan) {
       const message = approvalMessage(request, env, plan);
@@ -69,6 +81,24 @@ export function slackNotifier(client: WebClient, access: () => TemporaryAccess):
     async rotationDecided(request, env, status) {
       if (!request.rotationApprovalTs) return;
       await client.chat.update({ channel: env.channels.approvals, ts: request.rotationApprovalTs, ...rotationMessage(request, env, status) });
+    },
+
+    async interopRequested(action, env, plan) {
+      const posted = await client.chat.postMessage({ channel: env.channels.approvals, ...interopMessage(action, env, plan) });
+      if (!posted.ts || !posted.channel) throw new Error('chat.postMessage returned no ts');
+      plans.set(action.id, plan);
+      return { channel: posted.channel, ts: posted.ts };
+    },
+
+    async interopUpdated(action, env, status) {
+      if (!action.approvalChannel || !action.approvalTs) return;
+      const plan = plans.get(action.id) ?? '(see the audit log)';
+      plans.delete(action.id);
+      await client.chat.update({ channel: action.approvalChannel, ts: action.approvalTs, ...interopMessage(action, env, plan, status) });
+    },
+
+    async deliverInteropCredentials(action, env, username, password) {
+      await client.chat.postEphemeral({ channel: await dmChannel(client, action.requester), user: action.requester, ...interopCredentialsMessage(env, username, password) });
     },
 
     async grantsSynced(env, text) {

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { systemClock, type Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import { createAuditLog, type AuditLog } from './audit.js';
+import { createInteropLog, type InteropLog } from './interop.js';
 import { createReminderLog, type ReminderLog } from './reminders.js';
 import { createRequestRepository, type RequestRepository } from './requests.js';
 import { isSqliteError } from './sqlite-errors.js';
@@ -13,6 +14,7 @@ export interface Store {
   requests: RequestRepository;
   audit: AuditLog;
   reminders: ReminderLog;
+  interop: InteropLog;
   /**
    * Runs fn in one SQLite transaction (better-sqlite3's db.transaction; immediate mode, so the write
    * lock is taken at the start and a read-then-write inside cannot be overtaken). Repository calls
@@ -214,6 +216,39 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
   CREATE INDEX requests_by_state ON requests (state, created_at);
   CREATE INDEX requests_retry ON requests (state, next_attempt_at);
   `,
+  // 4: data interoperability. An interop action (set up the user, or grant objects) waits for an approver
+  // and is done once; interop_grants records what the bot granted, per environment and object.
+  `
+  CREATE TABLE interop_actions (
+    id TEXT PRIMARY KEY CHECK (id GLOB 'i_*'),
+    env TEXT NOT NULL CHECK (env <> ''),
+    action TEXT NOT NULL CHECK (action IN ('setup', 'grant')),
+    requester TEXT NOT NULL CHECK (requester <> ''),
+    -- What to do: for 'grant', { objects: [{ object, privileges, entity? }] }. Never a secret.
+    payload TEXT NOT NULL CHECK (json_valid(payload)),
+    summary TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'done', 'denied', 'failed')),
+    decided_by TEXT,
+    decided_at INTEGER,
+    approval_channel TEXT,
+    approval_ts TEXT,
+    result TEXT,
+    error TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX interop_actions_by_state ON interop_actions (state, created_at);
+
+  CREATE TABLE interop_grants (
+    env TEXT NOT NULL,
+    object TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('view', 'table', 'setup')),
+    privileges TEXT NOT NULL,
+    granted_at INTEGER NOT NULL,
+    action_id TEXT NOT NULL REFERENCES interop_actions (id),
+    PRIMARY KEY (env, object)
+  ) STRICT;
+  `,
 ]);
 
 /**
@@ -315,6 +350,7 @@ export function openStore(path: string, options: { clock?: Clock } = {}): Store 
   const audit = createAuditLog(handle, clock);
   const requests = createRequestRepository(handle, clock, audit);
   const reminders = createReminderLog(handle, clock);
+  const interop = createInteropLog(handle, clock, audit);
   const run = handle.transaction((fn: () => unknown): unknown => {
     const result = fn();
     // An async fn would run its awaits after the commit, outside the transaction: refuse it, and roll back.
@@ -328,6 +364,7 @@ export function openStore(path: string, options: { clock?: Clock } = {}): Store 
   return {
     requests,
     audit,
+    interop,
     reminders,
     transaction<T>(fn: () => T): T {
       // The generic is erased by better-sqlite3's types; run returns exactly what fn returned.

@@ -55,6 +55,9 @@ function build() {
     rotationRequested: async () => ({ ts: '2.2' }),
     rotationDecided: async () => {},
     grantsSynced: async (_e, text) => void sent.push({ kind: 'grantsSynced', text }),
+    interopRequested: async () => ({ channel: 'C0APPROVALS', ts: '3.3' }),
+    interopUpdated: async () => {},
+    deliverInteropCredentials: async () => {},
   };
   const deps = {
     config,

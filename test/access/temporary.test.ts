@@ -51,6 +51,9 @@ function setup() {
     rotationRequested: async () => ({ ts: '2.2' }),
     rotationDecided: async () => {},
     grantsSynced: async (_e, text) => void sent.push({ kind: 'grantsSynced', text }),
+    interopRequested: async () => ({ channel: 'C0APPROVALS', ts: '3.3' }),
+    interopUpdated: async () => {},
+    deliverInteropCredentials: async () => {},
   };
   const access = createTemporaryAccess({
     config,

@@ -182,6 +182,39 @@ describe('mssql executor over TDS', () => {
     expect(lookup.sql).toContain("EXEC sys.sp_executesql @sql, N'@entity nvarchar(128)', @entity = @entity;");
   });
 
+  it('reads exposed views with their grant flags (bit columns) for the interop user', async () => {
+    const db = await open('sqlserver', (req) =>
+      req.sql.includes('FROM sys.views')
+        ? {
+            resultSets: [
+              {
+                columns: [
+                  { name: 'view_name', type: 'nvarchar' },
+                  { name: 'can_select', type: 'int' },
+                  { name: 'can_insert', type: 'int' },
+                  { name: 'can_update', type: 'bit' },
+                  { name: 'can_delete', type: 'bit' },
+                ],
+                rows: [
+                  ['OSUSR_VIEW_ORDER', 1, 0, true, false],
+                  ['OSUSR_VIEW_INVOICE', 0, 0, false, false],
+                ],
+              },
+            ],
+          }
+        : {},
+    );
+    expect(await db.listExposedViews({ username: 'dbx_interop' })).toEqual([
+      { view: 'OSUSR_VIEW_ORDER', select: true, insert: false, update: true, delete: false },
+      { view: 'OSUSR_VIEW_INVOICE', select: false, insert: false, update: false, delete: false },
+    ]);
+    expect(sent().at(-1)?.params).toEqual([
+      { name: 'username', value: 'dbx_interop' },
+      { name: 'schema', value: 'dbo' },
+      { name: 'pattern', value: 'OSUSR\\_VIEW\\_%' },
+    ]);
+  });
+
   it('maps a refused admin login to db_login_failed, naming what to check', async () => {
     server = await startTdsServer({ loginError: { number: 18456, message: "Login failed for user 'botadmin'." } });
     const db = createDatabase({ dialect: dialects.sqlserver, executor: mssqlExecutor(settings(server.port)), target: targets.sqlserver });

@@ -301,14 +301,6 @@ describe('database failures', () => {
   });
 });
 
-describe('/interop', () => {
-  it('answers at once that it is not available yet, instead of failing in Slack', async () => {
-    const sent = await h.slack.slashCommand({ user: USERS.requester, command: '/interop', text: 'setup dev' });
-    expect(sent.status).toBe(200);
-    expect(JSON.stringify(sent.json)).toContain('not available in this version');
-  });
-});
-
 describe('request signing', () => {
   const body = 'token=x&team_id=T1&user_id=U0OTHER&command=%2Fdbuser&text=list&response_url=http%3A%2F%2F127.0.0.1%3A1%2Fx&trigger_id=1';
   const now = () => Math.floor(Date.now() / 1000);
