@@ -94,6 +94,8 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       },
       config,
       log,
+      store,
+      clock,
     },
   );
   const client = slack.app.client;

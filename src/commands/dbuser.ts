@@ -12,6 +12,7 @@ export type DbuserCommand =
   | { action: 'permanent'; envs: string[]; access: 'readonly' | 'readwrite'; via: 'vpn' | 'tgw' | 'allowlist'; ips: string[]; reason: string }
   | { action: 'rotate'; env: string; access: 'readonly' | 'readwrite' }
   | { action: 'sync'; env: string }
+  | { action: 'audit'; env?: string; sinceMs: number }
   | { action: 'list' };
 
 // `&lt;` and `&gt;`: Slack reads a bare <env> in mrkdwn as a link or mention and hides it.
@@ -26,6 +27,7 @@ export const USAGE: Record<Exclude<DbuserCommand['action'], 'request-modal'>, st
     '`/dbuser permanent &lt;env&gt;[,&lt;env&gt;…] --access read|readwrite --via vpn|tgw|allowlist [--ip 203.0.113.7,…] --reason "why"`: a permanent user (always approved)',
   rotate: '`/dbuser rotate &lt;env&gt; --access read|readwrite`: a new password for your permanent user (approved)',
   sync: '`/dbuser sync &lt;env&gt;`: grant read & write users the tables added since (new OSUSR_ tables after a publish)',
+  audit: '`/dbuser audit [&lt;env&gt;] [--since 7d]`: approvers see the audit log, and get it as CSV in their DM',
 };
 
 export function usageText(): string {
@@ -88,6 +90,19 @@ export function parseDbuser(text: string): DbuserCommand {
       if (!env || env.startsWith('--')) throw usageError('`rotate` needs the environment first.', 'rotate');
       const options = parseOptions(rest, { '--access': 'value' }, 'rotate');
       return { action: 'rotate', env, access: accessOf(options['--access'], 'rotate') };
+    }
+    case 'audit': {
+      const env = args[0] && !args[0].startsWith('--') ? args[0] : undefined;
+      const options = parseOptions(env ? args.slice(1) : args, { '--since': 'value' }, 'audit');
+      let sinceMs = 7 * 24 * 3600_000;
+      if (options['--since'] !== undefined) {
+        try {
+          sinceMs = parseDuration(options['--since']);
+        } catch (err) {
+          throw usageError((err as Error).message, 'audit');
+        }
+      }
+      return { action: 'audit', ...(env ? { env } : {}), sinceMs };
     }
     case 'sync':
       if (args.length !== 1 || args[0]!.startsWith('--')) throw usageError('`sync` needs exactly one environment name.', 'sync');

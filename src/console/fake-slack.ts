@@ -54,7 +54,7 @@ interface Waiter {
 
 // The WebClient sends form bodies and JSON-encodes every non-scalar argument; these are the arguments Slack
 // documents as JSON strings. Only these are decoded, so a `text` that happens to start with '[' stays text.
-const jsonArgs = new Set(['blocks', 'attachments', 'view', 'metadata', 'unfurls', 'user_auth_blocks', 'profile']);
+const jsonArgs = new Set(['blocks', 'attachments', 'view', 'metadata', 'unfurls', 'user_auth_blocks', 'profile', 'files']);
 
 // Slack message timestamps are "seconds.micros"; a fixed epoch keeps them deterministic across runs.
 const tsEpochSeconds = 1_700_000_000;
@@ -232,6 +232,12 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
           },
         });
       }
+      case 'files.getUploadURLExternal': {
+        const fileId = `F${next()}`;
+        return ok({ upload_url: `${origin}/upload/${fileId}`, file_id: fileId });
+      }
+      case 'files.completeUploadExternal':
+        return ok({ files: (Array.isArray(args.files) ? args.files : []).map((f) => ({ ...(f as object) })) });
       case 'usergroups.users.list': {
         const members = usergroups.get(String(args.usergroup ?? ''));
         return members === undefined ? slackError('no_such_subteam') : ok({ users: [...members] });
@@ -245,6 +251,11 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
     const url = new URL(req.url ?? '/', origin);
     if (req.method !== 'POST') return { status: 405, headers: {}, body: { ok: false, error: 'method_not_allowed' } };
     const raw = await readBody(req);
+    // File uploads (files.uploadV2 step 2) carry the file itself, recorded as text for tests.
+    if (url.pathname.startsWith('/upload/')) {
+      record({ method: 'file_upload', args: { fileId: url.pathname.slice('/upload/'.length), content: String(raw) }, token: undefined, at: Date.now() });
+      return ok({});
+    }
     let args: Args;
     try {
       args = parseBody(raw, req.headers['content-type']);

@@ -4,7 +4,9 @@ import type { Interop } from '../access/interop.js';
 import type { PermanentAccessService } from '../access/permanent.js';
 import type { TemporaryAccess } from '../access/temporary.js';
 import type { Config } from '../config.js';
+import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
+import type { Store } from '../store/store.js';
 
 /** `access` is read on each event, not at registration: it is wired after the Slack app exists. */
 export interface SlackDeps {
@@ -14,4 +16,6 @@ export interface SlackDeps {
   interop: Interop;
   config: Config;
   log: Logger;
+  store: Store;
+  clock: Clock;
 }

@@ -115,3 +115,21 @@ describe('/dbuser revoke and orphans', () => {
     h.respond('dev', () => []);
   });
 });
+
+describe('/dbuser audit', () => {
+  it('shows approvers the log and uploads it as CSV to their DM; refuses others', async () => {
+    const refused = await h.slack.slashCommand({ user: USERS.other, command: '/dbuser', text: 'audit' });
+    expect(await reply(refused.responseUrl)).toContain('Only approvers can read the audit log');
+    const mark = h.fake.calls.length;
+    const sent = await h.slack.slashCommand({ user: USERS.approver, command: '/dbuser', text: 'audit dev --since 30d' });
+    const summary = await reply(sent.responseUrl);
+    expect(summary).toContain('Audit log, last 30d');
+    expect(summary).toContain('state:revoked');
+    const upload = await h.fake.waitFor((c) => h.fake.calls.indexOf(c) >= mark && c.method === 'file_upload', 5000);
+    const csv = String(upload.args['content']); // the multipart body the client sent, CSV inside
+    expect(csv).toContain('at,actor,action,request_id,env,detail\r\n');
+    expect(csv).toContain(',state:revoked,');
+    const complete = await h.fake.waitFor((c) => h.fake.calls.indexOf(c) >= mark && c.method === 'files.completeUploadExternal', 5000);
+    expect(String(complete.args['channel_id'])).toMatch(/^D/);
+  });
+});

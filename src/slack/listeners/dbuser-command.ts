@@ -1,6 +1,8 @@
 // /dbuser: acknowledged at once, then parsed, run through the use cases, and answered ephemerally.
 import type { App } from '@slack/bolt';
+import { auditCsv, auditLine } from '../../access/audit-report.js';
 import { parseDbuser } from '../../commands/dbuser.js';
+import { formatDuration } from '../../duration.js';
 import { helpMessage, listMessage, detailsMessage, requestModal, textMessage } from '../blocks.js';
 import { errorReply } from '../replies.js';
 import type { SlackDeps } from '../deps.js';
@@ -82,6 +84,32 @@ export function registerDbuserCommand(app: App, deps: SlackDeps): void {
           const { env, users } = await deps.permanent.sync(parsed.env, user);
           const lines = users.map((u) => `• \`${u.username}\`: ${u.report.added.length ? `granted ${u.report.added.join(', ')}` : 'nothing missing'}${u.report.failed.length ? `; failed: ${u.report.failed.map((f) => f.table).join(', ')}` : ''}`);
           await respond(textMessage(users.length ? `Grants in *${env}*:\n${lines.join('\n')}` : `*${env}* has no active read & write users.`));
+          return;
+        }
+        case 'audit': {
+          const envs: string[] = [];
+          for (const env of config.environments) {
+            if (parsed.env && env.name !== parsed.env.toLowerCase()) continue;
+            if ((await deps.access.isApprover(user, env)) || (await deps.access.isApprover(user, env, 'permanent'))) envs.push(env.name);
+          }
+          if (parsed.env) deps.access.environment(parsed.env);
+          if (envs.length === 0) {
+            await respond(textMessage(`:warning: Only approvers can read the audit log${parsed.env ? ` of ${parsed.env}` : ''}.`));
+            return;
+          }
+          const since = deps.clock.now() - parsed.sinceMs;
+          const entries = deps.store.audit.list({ since, limit: 100_000 }).filter((e) => e.env === null || envs.includes(e.env));
+          const shown = entries.slice(-30).map(auditLine).join('\n');
+          await respond(textMessage(`*Audit log, last ${formatDuration(parsed.sinceMs)} (${entries.length} entries; the last 30 below, all of them as CSV in your DM)*\n${shown || '_nothing_'}`));
+          const dm = await client.conversations.open({ users: user });
+          if (dm.channel?.id) {
+            await client.files.uploadV2({
+              channel_id: dm.channel.id,
+              filename: `dbaccess-audit-${new Date().toISOString().slice(0, 10)}.csv`,
+              title: 'Audit log',
+              content: auditCsv(entries),
+            });
+          }
           return;
         }
         case 'list': {
