@@ -5,6 +5,7 @@ import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/b
 import type { SlackSettings } from '../config.js';
 import type { Logger } from '../log.js';
 import type { SlackDeps } from './deps.js';
+import { registerAppHome } from './listeners/app-home.js';
 import { registerApprovalActions } from './listeners/approvals.js';
 import { registerCredentialActions } from './listeners/credentials.js';
 import { registerDbuserCommand } from './listeners/dbuser-command.js';
@@ -70,6 +71,7 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
   registerInteropCommand(app, deps);
   registerExpiryActions(app, deps);
   registerRotationActions(app, deps);
+  registerAppHome(app, deps);
   app.error(async (error) => {
     deps.log.error({ err: error }, 'unhandled error in a Slack listener');
   });

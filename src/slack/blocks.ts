@@ -303,3 +303,30 @@ export function interopCredentialsMessage(env: LoadedEnvironment, username: stri
     ],
   };
 }
+
+/** App Home: my users (New password, Revoke now); for approvers, what waits for them and what keeps failing. */
+export function homeView(mine: AccessRequest[], pending: AccessRequest[], failing: AccessRequest[]): Record<string, unknown> {
+  const blocks: Block[] = [{ type: 'header', text: { type: 'plain_text', text: 'Your database access' } }];
+  if (mine.length === 0) blocks.push(md('You have no database users or open requests. `/dbuser request <env>` asks for one.'.replace('<env>', '&lt;env&gt;')));
+  for (const r of mine) {
+    const what = `*${r.env}* ${r.username ? `\`${r.username}\`` : ''} — ${r.kind === 'permanent' ? `${r.access === 'readonly' ? 'read-only' : 'read & write'} permanent` : 'temporary'}, ${STATE_LABEL[r.state] ?? r.state}${r.expiresAt !== null && r.state === 'active' ? `, until ${slackDate(r.expiresAt)}` : ''}`;
+    const buttons =
+      r.state === 'active'
+        ? [...(r.kind === 'temporary' ? [button('New password', ACTIONS.rotate, r.id)] : []), button('Revoke now', ACTIONS.revokeNow, r.id, 'danger')]
+        : [];
+    blocks.push(md(what));
+    if (buttons.length) blocks.push({ type: 'actions', elements: buttons });
+  }
+  if (pending.length > 0 || failing.length > 0) {
+    blocks.push({ type: 'divider' }, { type: 'header', text: { type: 'plain_text', text: 'Waiting for you (approver)' } });
+    for (const r of pending) {
+      blocks.push(md(`<@${r.requester}>: ${r.kind === 'permanent' ? 'permanent' : 'temporary'} user in *${r.env}* — ${r.reason ? escapeText(r.reason) : '_no reason_'} (\`${r.id}\`)`));
+      blocks.push({ type: 'actions', elements: [button('Approve', ACTIONS.approve, r.id, 'primary'), button('Deny', ACTIONS.deny, r.id, 'danger')] });
+    }
+    for (const r of failing) {
+      blocks.push(md(`:rotating_light: \`${r.username}\` in *${r.env}* could not be revoked: ${escapeText(r.error ?? 'unknown error')}`));
+      blocks.push({ type: 'actions', elements: [button('Retry', ACTIONS.retry, r.id, 'danger')] });
+    }
+  }
+  return { type: 'home', blocks: blocks.slice(0, 100) };
+}

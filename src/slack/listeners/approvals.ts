@@ -1,6 +1,7 @@
 // Approve / Deny on the approval message; Deny asks for an optional reason in a modal.
 import type { App, BlockButtonAction } from '@slack/bolt';
 import { ACTIONS, VIEWS, denyModal, textMessage } from '../blocks.js';
+import { clickReply } from '../click-reply.js';
 import type { SlackDeps } from '../deps.js';
 import { errorReply } from '../replies.js';
 
@@ -12,34 +13,36 @@ export function registerApprovalActions(app: App, deps: SlackDeps): void {
     return `Nothing changed: this request is already ${state}${by ? ` (by <@${by}>)` : ''}.`;
   }
 
-  app.action<BlockButtonAction>(ACTIONS.approve, async ({ ack, body, action, respond }) => {
+  app.action<BlockButtonAction>(ACTIONS.approve, async ({ ack, body, action, respond, client }) => {
     await ack();
+    const reply = clickReply({ body, respond, client });
     const user = body.user.id;
     try {
       const outcome = await deps.access.decide({ requestId: action.value ?? '', actor: user, decision: 'approve' });
       if (!outcome.changed) {
-        await respond({ response_type: 'ephemeral', replace_original: false, ...textMessage(alreadyDecided(outcome.request.state, outcome.request.decidedBy)) });
+        await reply({ ...textMessage(alreadyDecided(outcome.request.state, outcome.request.decidedBy)) });
         return;
       }
       await deps.access.provision(outcome.request.id);
     } catch (err) {
-      await respond({ response_type: 'ephemeral', replace_original: false, ...errorReply(err, log, { user, action: 'approve' }) });
+      await reply({ ...errorReply(err, log, { user, action: 'approve' }) });
     }
   });
 
   app.action<BlockButtonAction>(ACTIONS.deny, async ({ ack, body, action, respond, client }) => {
     await ack();
+    const reply = clickReply({ body, respond, client });
     const user = body.user.id;
     try {
       // Checked before the form opens, so a non-approver is told at once instead of after typing.
       const { request } = await deps.access.assertCanDecide(action.value ?? '', user);
       if (request.state !== 'pending') {
-        await respond({ response_type: 'ephemeral', replace_original: false, ...textMessage(alreadyDecided(request.state, request.decidedBy)) });
+        await reply({ ...textMessage(alreadyDecided(request.state, request.decidedBy)) });
         return;
       }
       await client.views.open({ trigger_id: body.trigger_id, view: denyModal(request.id) as never });
     } catch (err) {
-      await respond({ response_type: 'ephemeral', replace_original: false, ...errorReply(err, log, { user, action: 'deny' }) });
+      await reply({ ...errorReply(err, log, { user, action: 'deny' }) });
     }
   });
 

@@ -1,37 +1,39 @@
 // New password and Delete now, on the requester's own messages.
 import type { App, BlockButtonAction } from '@slack/bolt';
 import { ACTIONS, credentialsMessage, textMessage } from '../blocks.js';
+import { clickReply } from '../click-reply.js';
 import type { SlackDeps } from '../deps.js';
 import { errorReply } from '../replies.js';
 
 export function registerCredentialActions(app: App, deps: SlackDeps): void {
   const { log } = deps;
 
-  app.action<BlockButtonAction>(ACTIONS.rotate, async ({ ack, body, action, respond }) => {
+  app.action<BlockButtonAction>(ACTIONS.rotate, async ({ ack, body, action, respond, client }) => {
     await ack();
+    const reply = clickReply({ body, respond, client });
     const user = body.user.id;
     try {
       const { request, password } = await deps.access.rotatePassword({ requestId: action.value ?? '', user });
       const details = deps.access.details({ env: request.env, user });
       // Replaces the message that was clicked (ephemeral, only the requester's), so the old password disappears with it.
-      await respond({ response_type: 'ephemeral', replace_original: true, ...credentialsMessage(details, password, `New password for ${request.env}`) });
+      await reply({ replace_original: true, ...credentialsMessage(details, password, `New password for ${request.env}`) });
     } catch (err) {
-      await respond({ response_type: 'ephemeral', replace_original: false, ...errorReply(err, log, { user, action: 'rotate' }) });
+      await reply({ ...errorReply(err, log, { user, action: 'rotate' }) });
     }
   });
 
-  app.action<BlockButtonAction>(ACTIONS.remove, async ({ ack, body, action, respond }) => {
+  app.action<BlockButtonAction>(ACTIONS.remove, async ({ ack, body, action, respond, client }) => {
     await ack();
+    const reply = clickReply({ body, respond, client });
     const user = body.user.id;
     try {
       const done = await deps.access.remove({ env: action.value ?? '', user });
-      await respond({
-        response_type: 'ephemeral',
+      await reply({
         replace_original: true,
         ...textMessage(done.state === 'revoked' ? `Your user \`${done.username}\` in *${done.env}* was revoked.` : `Your request in *${done.env}* was withdrawn.`),
       });
     } catch (err) {
-      await respond({ response_type: 'ephemeral', replace_original: false, ...errorReply(err, log, { user, action: 'delete' }) });
+      await reply({ ...errorReply(err, log, { user, action: 'delete' }) });
     }
   });
 }

@@ -1,6 +1,7 @@
 // Extend and Revoke now (on reminders), Retry (on revoke-failed alerts), Drop (on orphan reports).
 import type { App, BlockButtonAction } from '@slack/bolt';
 import { ACTIONS, slackDate, textMessage } from '../blocks.js';
+import { clickReply } from '../click-reply.js';
 import type { SlackDeps } from '../deps.js';
 import { errorReply } from '../replies.js';
 
@@ -13,41 +14,43 @@ const OUTCOME: Record<string, string> = {
 
 export function registerExpiryActions(app: App, deps: SlackDeps): void {
   const { log } = deps;
-  const ephemeral = { response_type: 'ephemeral' as const, replace_original: false };
 
-  app.action<BlockButtonAction>(ACTIONS.extend, async ({ ack, body, action, respond }) => {
+  app.action<BlockButtonAction>(ACTIONS.extend, async ({ ack, body, action, respond, client }) => {
     await ack();
+    const reply = clickReply({ body, respond, client });
     const user = body.user.id;
     try {
       const extended = await deps.expiry.extend({ requestId: action.value ?? '', actor: user });
-      await respond({ ...ephemeral, ...textMessage(`\`${extended.username}\` in *${extended.env}* now expires ${slackDate(extended.expiresAt!)}.`) });
+      await reply({ ...textMessage(`\`${extended.username}\` in *${extended.env}* now expires ${slackDate(extended.expiresAt!)}.`) });
     } catch (err) {
-      await respond({ ...ephemeral, ...errorReply(err, log, { user, action: 'extend' }) });
+      await reply({ ...errorReply(err, log, { user, action: 'extend' }) });
     }
   });
 
   for (const actionId of [ACTIONS.revokeNow, ACTIONS.retry]) {
-    app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond }) => {
+    app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond, client }) => {
       await ack();
+      const reply = clickReply({ body, respond, client });
       const user = body.user.id;
       try {
         const outcome = await deps.expiry.revokeNow({ requestId: action.value ?? '', actor: user });
-        await respond({ ...ephemeral, ...textMessage(`The user ${OUTCOME[outcome] ?? outcome}.`) });
+        await reply({ ...textMessage(`The user ${OUTCOME[outcome] ?? outcome}.`) });
       } catch (err) {
-        await respond({ ...ephemeral, ...errorReply(err, log, { user, action: actionId }) });
+        await reply({ ...errorReply(err, log, { user, action: actionId }) });
       }
     });
   }
 
-  app.action<BlockButtonAction>(ACTIONS.dropOrphan, async ({ ack, body, action, respond }) => {
+  app.action<BlockButtonAction>(ACTIONS.dropOrphan, async ({ ack, body, action, respond, client }) => {
     await ack();
+    const reply = clickReply({ body, respond, client });
     const user = body.user.id;
     const [env = '', username = ''] = (action.value ?? '').split(':');
     try {
       const report = await deps.expiry.dropOrphan({ env, username, actor: user });
-      await respond({ ...ephemeral, ...textMessage(report.complete ? `\`${username}\` was dropped from *${env}*.` : `\`${username}\` could not be fully dropped from *${env}*; look at the bot log.`) });
+      await reply({ ...textMessage(report.complete ? `\`${username}\` was dropped from *${env}*.` : `\`${username}\` could not be fully dropped from *${env}*; look at the bot log.`) });
     } catch (err) {
-      await respond({ ...ephemeral, ...errorReply(err, log, { user, action: 'drop orphan' }) });
+      await reply({ ...errorReply(err, log, { user, action: 'drop orphan' }) });
     }
   });
 }

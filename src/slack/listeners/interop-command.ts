@@ -3,6 +3,7 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import { interopUsage, parseInterop } from '../../commands/interop.js';
 import { ACTIONS, textMessage } from '../blocks.js';
+import { clickReply } from '../click-reply.js';
 import type { SlackDeps } from '../deps.js';
 import { errorReply } from '../replies.js';
 
@@ -67,14 +68,15 @@ export function registerInteropCommand(app: App, deps: SlackDeps): void {
     [ACTIONS.interopApprove, 'approve'],
     [ACTIONS.interopDeny, 'deny'],
   ] as const) {
-    app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond }) => {
+    app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond, client }) => {
       await ack();
+      const reply = clickReply({ body, respond, client });
       const user = body.user.id;
       try {
         const { changed } = await deps.interop.decide({ actionId: action.value ?? '', actor: user, decision });
-        if (!changed) await respond({ response_type: 'ephemeral', replace_original: false, ...textMessage('Nothing changed: this interop request was already decided.') });
+        if (!changed) await reply({ ...textMessage('Nothing changed: this interop request was already decided.') });
       } catch (err) {
-        await respond({ response_type: 'ephemeral', replace_original: false, ...errorReply(err, log, { user, action: actionId }) });
+        await reply({ ...errorReply(err, log, { user, action: actionId }) });
       }
     });
   }
