@@ -13,8 +13,12 @@ import type { Executor } from './dialects/executor.js';
 import { openDatabase } from './dialects/index.js';
 import { createDueTimer, type DueTimer } from './jobs/due-timer.js';
 import type { Logger } from './log.js';
+import { createReadiness } from './ops/health.js';
+import { createMetrics, type Metrics } from './ops/metrics.js';
+import { startOpsServer, type OpsServer } from './ops/server.js';
 import { createSlackApp } from './slack/app.js';
 import { slackDirectory, slackNotifier } from './slack/notifier.js';
+import { REQUEST_STATES } from './store/requests.js';
 import { openStore, type Store } from './store/store.js';
 
 export interface BotOptions {
@@ -37,6 +41,8 @@ export interface BotOptions {
   interopCheckCron?: string;
   /** Longest sleep of the expiry timer. */
   maxSleepMs?: number;
+  /** The operations server (/healthz, /readyz, /metrics); none when unset (tests, the console). */
+  ops?: { port: number; host?: string; readinessCacheMs?: number; readinessTimeoutMs?: number };
 }
 
 export interface Bot {
@@ -48,6 +54,8 @@ export interface Bot {
   timer: DueTimer;
   /** The HTTP port, in HTTP mode. */
   port: number | undefined;
+  /** The operations server's port, when it runs. */
+  opsPort: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -55,6 +63,9 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   const { config, log } = options;
   const clock = options.clock ?? systemClock;
   const store = openStore(config.vars.DBACCESS_DB, { clock });
+  const metrics: Metrics | undefined = options.ops
+    ? createMetrics({ countByState: () => store.requests.countByState(), states: REQUEST_STATES })
+    : undefined;
   const databases = new Map<string, Database>();
   const database = (env: LoadedEnvironment): Database => {
     let db = databases.get(env.name);
@@ -76,7 +87,12 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     return wired.expiry;
   };
   const slack = createSlackApp(
-    { settings: options.slack, ...(options.slackRetries !== undefined ? { retries: options.slackRetries } : {}), ...(options.host ? { host: options.host } : {}) },
+    {
+      settings: options.slack,
+      ...(options.slackRetries !== undefined ? { retries: options.slackRetries } : {}),
+      ...(options.host ? { host: options.host } : {}),
+      ...(metrics ? { metrics } : {}),
+    },
     {
       get access() {
         return getAccess();
@@ -109,6 +125,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     log,
     onChange: () => wired.timer?.poke(),
     ...(options.revocation ? { revocation: options.revocation } : {}),
+    ...(metrics ? { metrics } : {}),
   };
   const access = (wired.access = createTemporaryAccess(deps));
   const permanent = (wired.permanent = createPermanentAccess({ ...deps, temporary: access }));
@@ -130,6 +147,21 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   const orphanJob = cron.schedule(options.orphanCron ?? '17 6 * * *', () => void expiry.reportOrphans());
   const syncJob = cron.schedule(options.grantSyncCron ?? '23 * * * *', () => void permanent.syncAll());
   const interopJob = cron.schedule(options.interopCheckCron ?? '41 * * * *', () => void interop.check());
+  let ops: OpsServer | undefined;
+  if (options.ops && metrics) {
+    const readiness = createReadiness({
+      sqlite: () => store.checkWritable(),
+      scheduler: () => timer.isRunning(),
+      // userExists is a cheap catalogue query every dialect has; the name is valid everywhere (upper case for Oracle).
+      databases: Object.fromEntries(config.environments.map((env) => [env.name, async () => void (await database(env).userExists({ username: 'DBACCESS_READINESS_PROBE' }))])),
+      secrets: () => config.environments.map((env) => env.adminPassword()),
+      clock,
+      ...(options.ops.readinessCacheMs !== undefined ? { cacheMs: options.ops.readinessCacheMs } : {}),
+      ...(options.ops.readinessTimeoutMs !== undefined ? { timeoutMs: options.ops.readinessTimeoutMs } : {}),
+      onError: (check, err) => log.warn({ err, check }, 'readiness check failed'),
+    });
+    ops = await startOpsServer({ port: options.ops.port, ...(options.ops.host ? { host: options.ops.host } : {}), metrics, readiness, log });
+  }
   const port = await slack.start();
   log.info({ port, socketMode: options.slack.socketMode, environments: config.environments.map((e) => e.name) }, 'bot started');
 
@@ -141,12 +173,14 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     interop,
     timer,
     port,
+    opsPort: ops?.port,
     async stop() {
       await orphanJob.stop();
       await syncJob.stop();
       await interopJob.stop();
       await timer.stop();
       await slack.stop();
+      await ops?.close();
       await Promise.all([...databases.values()].map((db) => db.close()));
       store.close();
     },

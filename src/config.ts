@@ -110,6 +110,13 @@ export const EnvVars = z.object({
     .string(expecting('a cron expression', "GRANT_SYNC_CRON='23 * * * *'"))
     .refine((expr) => cron.validate(expr), { message: "expected a cron expression such as '23 * * * *' (minute hour day month weekday)" })
     .default('23 * * * *'),
+  // The operations server: /healthz, /readyz, /metrics (docs/deployment.md).
+  OPS_PORT: z.coerce.number(expecting('a port number from 1 to 65535', 'OPS_PORT=9090')).int().min(1).max(65535).default(9090),
+  // Where it listens; every interface when unset (a container must be reachable from outside).
+  OPS_HOST: z.string().optional(),
+  // How long /readyz reuses a database's answer, and how long it waits for one.
+  READINESS_CACHE: Duration.prefault('30s'),
+  READINESS_TIMEOUT: Duration.prefault('5s'),
 });
 export type EnvVars = z.infer<typeof EnvVars>;
 

@@ -1,5 +1,5 @@
 // Entry point: load configuration, start the bot, stop cleanly on SIGTERM / SIGINT.
-import { startBot } from './app.js';
+import { startBot, type Bot } from './app.js';
 import { loadConfig, loadSlackSettings } from './config.js';
 import { isAppError } from './errors.js';
 import { createLogger } from './log.js';
@@ -17,14 +17,39 @@ async function main(): Promise<void> {
     return;
   }
   const log = createLogger({ level: config.vars.LOG_LEVEL });
-  const bot = await startBot({ config, slack, log, orphanCron: config.vars.ORPHAN_CHECK_CRON, grantSyncCron: config.vars.GRANT_SYNC_CRON, interopCheckCron: config.vars.INTEROP_CHECK_CRON });
+  // Installed before starting, so a signal during start-up still stops cleanly once started.
+  let bot: Bot | undefined;
+  let stopRequested = false;
   const stop = async (signal: string) => {
+    if (stopRequested) return;
+    stopRequested = true;
     log.info({ signal }, 'stopping');
-    await bot.stop();
+    await bot?.stop();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+  try {
+    bot = await startBot({
+      config,
+      slack,
+      log,
+      orphanCron: config.vars.ORPHAN_CHECK_CRON,
+      grantSyncCron: config.vars.GRANT_SYNC_CRON,
+      interopCheckCron: config.vars.INTEROP_CHECK_CRON,
+      ops: {
+        port: config.vars.OPS_PORT,
+        ...(config.vars.OPS_HOST ? { host: config.vars.OPS_HOST } : {}),
+        readinessCacheMs: config.vars.READINESS_CACHE,
+        readinessTimeoutMs: config.vars.READINESS_TIMEOUT,
+      },
+    });
+  } catch (err) {
+    log.fatal({ err }, 'start-up failed');
+    console.error(isAppError(err) ? err.message : `The bot could not start: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
+  if (stopRequested) await stop('SIGTERM');
 }
 
 await main();

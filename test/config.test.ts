@@ -841,6 +841,9 @@ describe('EnvVars', () => {
       ORPHAN_CHECK_CRON: '17 6 * * *',
       GRANT_SYNC_CRON: '23 * * * *',
       INTEROP_CHECK_CRON: '41 * * * *',
+      OPS_PORT: 9090,
+      READINESS_CACHE: 30_000,
+      READINESS_TIMEOUT: 5_000,
     });
   });
 
@@ -867,6 +870,9 @@ describe('EnvVars', () => {
       ORPHAN_CHECK_CRON: '17 6 * * *',
       GRANT_SYNC_CRON: '23 * * * *',
       INTEROP_CHECK_CRON: '41 * * * *',
+      OPS_PORT: 9090,
+      READINESS_CACHE: 30_000,
+      READINESS_TIMEOUT: 5_000,
     });
   });
 

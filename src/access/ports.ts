@@ -46,6 +46,12 @@ export interface OrphanReport {
   missing: { requestId: string; username: string; requester: string }[];
 }
 
+/** What the use cases report to monitoring; src/ops/metrics.ts implements it with Prometheus. */
+export interface AccessMetrics {
+  provisioned(outcome: 'success' | 'failure', seconds: number): void;
+  revoked(outcome: 'revoked' | 'retrying' | 'revoke_failed', seconds: number, latenessSeconds?: number): void;
+}
+
 /** Who people are, as Slack knows them. */
 export interface Directory {
   /** The name to derive a nominal username from: display name, else real name, else the id. */

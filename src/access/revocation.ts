@@ -7,7 +7,7 @@ import { formatDuration } from '../duration.js';
 import type { Logger } from '../log.js';
 import type { AccessRequest } from '../store/requests.js';
 import type { Store } from '../store/store.js';
-import type { Notifier } from './ports.js';
+import type { AccessMetrics, Notifier } from './ports.js';
 
 export interface RevocationSettings {
   /** Pauses before each quick retry of a failed revocation; each is jittered by ±20 %. */
@@ -38,6 +38,7 @@ export interface RevokerContext {
   random?: () => number;
   /** Told when a retry is scheduled, so the timer can wake for it. */
   onChange?: () => void;
+  metrics?: AccessMetrics;
 }
 
 export function failuresOf(report: RevokeReport): string {
@@ -80,11 +81,13 @@ export function createRevoker(ctx: RevokerContext) {
     if (!revoking?.username) return 'skipped';
     const env = ctx.environment(revoking.env);
     let report: RevokeReport;
+    const started = clock.now();
     try {
       report = await ctx.database(env).revokeUser({ username: revoking.username });
     } catch (err) {
       report = { username: revoking.username, steps: [{ step: 'block login', label: 'revoke', error: err as never }], sessionsEnded: 0, complete: false };
     }
+    const seconds = (clock.now() - started) / 1000;
     if (report.complete) {
       const lateMs = reason === 'expired' && revoking.expiresAt !== null ? clock.now() - revoking.expiresAt : undefined;
       const revoked = store.requests.transition(request.id, {
@@ -95,6 +98,9 @@ export function createRevoker(ctx: RevokerContext) {
         detail: { reason, sessionsEnded: report.sessionsEnded, ...(lateMs !== undefined ? { lateMs } : {}) },
       });
       if (!revoked) return 'skipped';
+      // Retries of an expired user count too (reason 'retry'): they are the late ones.
+      const overdueMs = reason !== 'requested' && revoked.expiresAt !== null ? clock.now() - revoked.expiresAt : undefined;
+      ctx.metrics?.revoked('revoked', seconds, overdueMs !== undefined && overdueMs >= 0 ? overdueMs / 1000 : undefined);
       const how = reason === 'expired' ? 'expired and was revoked' : reason === 'retry' ? 'was finally revoked' : `was revoked${actor === revoked.requester ? '' : ` by <@${actor}>`}`;
       await deliver('revoked notice', revoked, () => notifier.revoked(revoked, env, `The temporary user \`${revoked.username}\` of <@${revoked.requester}> in *${env.name}* ${how}.`));
       await deliver('approval update', revoked, () => notifier.approvalUpdated(revoked, env, ctx.statusLine(revoked)));
@@ -106,6 +112,7 @@ export function createRevoker(ctx: RevokerContext) {
       const delay = jitter(settings.retryDelaysMs[attemptNo - 1]!);
       store.requests.transition(request.id, { from: ['revoking'], to: 'revoking', actor: 'bot', set: { error, nextAttemptAt: now + delay }, detail: { attempt: attemptNo, retryInMs: delay } });
       ctx.onChange?.();
+      ctx.metrics?.revoked('retrying', seconds);
       return 'retrying';
     }
     const wasFailed = request.state === 'revoke_failed';
@@ -126,6 +133,7 @@ export function createRevoker(ctx: RevokerContext) {
         ),
       );
     }
+    ctx.metrics?.revoked('revoke_failed', seconds);
     return 'revoke_failed';
   }
 

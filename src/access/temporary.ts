@@ -13,7 +13,7 @@ import { AppError, isAppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { OPEN_STATES, type AccessRequest } from '../store/requests.js';
 import type { Store } from '../store/store.js';
-import type { Directory, Notifier } from './ports.js';
+import type { AccessMetrics, Directory, Notifier } from './ports.js';
 import { createRevoker, type RevocationSettings } from './revocation.js';
 
 /** Temporary users need LifeTime 11.7.5 or later: seeds/outsystems-cloud-database-access.md#temporary-database-user */
@@ -34,6 +34,7 @@ export interface AccessDeps {
   directory: Directory;
   clock: Clock;
   log: Logger;
+  metrics?: AccessMetrics;
 }
 
 export interface TemporaryRequestInput {
@@ -115,6 +116,7 @@ export function createTemporaryAccess(deps: AccessDeps) {
     ...(deps.revocation ? { settings: deps.revocation } : {}),
     ...(deps.random ? { random: deps.random } : {}),
     ...(deps.onChange ? { onChange: deps.onChange } : {}),
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
 
   function environment(name: string): LoadedEnvironment {
@@ -339,9 +341,11 @@ export function createTemporaryAccess(deps: AccessDeps) {
     const chosen = chosenPasswords.get(approved.id);
     chosenPasswords.delete(approved.id);
     const password = chosen ?? generatePassword();
+    const started = clock.now();
     try {
       const kind = approved.kind === 'permanent' ? (approved.access === 'readonly' ? 'readonly' : 'readwrite') : 'temporary';
       const created = await deps.database(env).createUser({ username: provisioning.username, password, kind });
+      deps.metrics?.provisioned('success', (clock.now() - started) / 1000);
       const now = clock.now();
       const active = store.requests.transition(approved.id, {
         from: ['provisioning'],
@@ -361,6 +365,7 @@ export function createTemporaryAccess(deps: AccessDeps) {
       await deliver('approval update', active, () => notifier.approvalUpdated(active, env, statusLine(active)));
       return active;
     } catch (err) {
+      deps.metrics?.provisioned('failure', (clock.now() - started) / 1000);
       const message = isAppError(err) ? err.message : 'an unexpected error (see the bot log)';
       if (!isAppError(err)) log.error({ err, requestId }, 'provisioning failed unexpectedly');
       const failed = store.requests.transition(approved.id, { from: ['provisioning'], to: 'failed', actor: 'bot', set: { error: message } });

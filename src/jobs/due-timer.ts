@@ -33,6 +33,8 @@ export interface DueTimer {
   stop(): Promise<void>;
   /** Resolves when no run is in progress (tests). */
   idle(): Promise<void>;
+  /** Started and not stopped (readiness). */
+  isRunning(): boolean;
 }
 
 export function createDueTimer(options: DueTimerOptions): DueTimer {
@@ -101,5 +103,6 @@ export function createDueTimer(options: DueTimerOptions): DueTimer {
     async idle() {
       while (running) await running;
     },
+    isRunning: () => !stopped,
   };
 }

@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { SlackSettings } from '../config.js';
 import type { Logger } from '../log.js';
+import { instrumentSlackFetch, type Metrics } from '../ops/metrics.js';
 import type { SlackDeps } from './deps.js';
 import { registerAppHome } from './listeners/app-home.js';
 import { registerApprovalActions } from './listeners/approvals.js';
@@ -45,6 +46,8 @@ export interface SlackAppOptions {
   retries?: number;
   /** HTTP mode: host to listen on (default all interfaces). */
   host?: string;
+  /** Counts failed Web API calls (src/ops/metrics.ts). */
+  metrics?: Pick<Metrics, 'slackError'>;
 }
 
 export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): SlackApp {
@@ -54,6 +57,7 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
   const clientOptions = {
     ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
     retryConfig: { retries: options.retries ?? 3, factor: 2, minTimeout: 500, maxTimeout: 5000 },
+    ...(options.metrics ? { fetch: instrumentSlackFetch(globalThis.fetch, options.metrics) } : {}),
   };
   const app = settings.socketMode
     ? new App({ token: secrets.botToken, appToken: secrets.appToken, socketMode: true, logger, clientOptions })

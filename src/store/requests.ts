@@ -181,6 +181,8 @@ export interface Transition {
 }
 
 export interface RequestRepository {
+  /** How many requests are in each state (the metrics gauge); states with none are absent. */
+  countByState(): Partial<Record<RequestState, number>>;
   /**
    * Inserts a pending request and its 'requested' audit entry atomically. Throws AppError('conflict')
    * naming the open request when the requester already has an open request of that kind in that
@@ -398,6 +400,7 @@ export function createRequestRepository(db: Database.Database, clock: Clock, aud
      RETURNING *`,
   );
   const byId = db.prepare<[string], RequestRow>('SELECT * FROM requests WHERE id = ?');
+  const countStates = db.prepare<[], { state: RequestState; n: number }>('SELECT state, count(*) AS n FROM requests GROUP BY state');
   const open = db.prepare<[string, string, string], RequestRow>(
     `SELECT * FROM requests WHERE env = ? AND requester = ? AND kind = ? AND state IN (${openList})`,
   );
@@ -621,6 +624,10 @@ export function createRequestRepository(db: Database.Database, clock: Clock, aud
     listByRequester(requester, states) {
       const rows = states === undefined ? byRequester.all(requester) : byRequesterInStates.all(requester, JSON.stringify(states));
       return rows.map(toRequest);
+    },
+
+    countByState() {
+      return Object.fromEntries(countStates.all().map((row) => [row.state, row.n]));
     },
 
     listInStates(states) {

@@ -21,6 +21,8 @@ export interface Store {
    * inside join it through savepoints. fn must be synchronous: better-sqlite3 commits when it returns.
    */
   transaction<T>(fn: () => T): T;
+  /** Readiness: a write that is rolled back. Throws when the file cannot be written (read-only, gone, closed). */
+  checkWritable(): void;
   close(): void;
 }
 
@@ -315,6 +317,9 @@ function openError(path: string, err: unknown): AppError {
  * Opens (creating if needed) the SQLite file at `path`, or an in-memory database for ':memory:',
  * and brings its schema up to date. The returned Store owns the handle until close().
  */
+/** Thrown to roll back checkWritable's probe. */
+const ROLLBACK = Symbol('rollback');
+
 export function openStore(path: string, options: { clock?: Clock } = {}): Store {
   const clock = options.clock ?? systemClock;
   const memory = path === ':memory:';
@@ -369,6 +374,25 @@ export function openStore(path: string, options: { clock?: Clock } = {}): Store 
     transaction<T>(fn: () => T): T {
       // The generic is erased by better-sqlite3's types; run returns exactly what fn returned.
       return run.immediate(fn) as T;
+    },
+    checkWritable() {
+      // No waiting: this runs on the event loop, and busy_timeout would freeze the bot for 5 s while
+      // another process (a backup, an operator's sqlite3 shell) holds the write lock.
+      handle.pragma('busy_timeout = 0');
+      try {
+        // Matches no row, yet SQLite refuses it on a read-only file; immediate mode takes the write lock.
+        handle
+          .transaction(() => {
+            handle.prepare('UPDATE schema_migrations SET applied_at = applied_at WHERE version = 0').run();
+            throw ROLLBACK;
+          })
+          .immediate();
+      } catch (err) {
+        // Busy: another connection is writing, so the file is writable; the bot's own writes wait their turn.
+        if (err !== ROLLBACK && !isSqliteError(err, 'SQLITE_BUSY')) throw err;
+      } finally {
+        handle.pragma('busy_timeout = 5000');
+      }
     },
     close() {
       if (handle.open) handle.close();

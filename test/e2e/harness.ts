@@ -94,13 +94,15 @@ export const QUICK_ENVIRONMENT = `
 export function loadTestConfig(dbPath: string, extraEnvironments = ''): Config {
   const file = parseEnvironmentsFile(ENVIRONMENTS + extraEnvironments, 'e2e');
   const environments = file.environments.map((env) => Object.assign(env, { adminPassword: () => 'admin-pw-not-a-user-secret' })) as LoadedEnvironment[];
-  return { vars: { DBACCESS_CONFIG: 'e2e', DBACCESS_DB: dbPath, LOG_LEVEL: 'debug', ORPHAN_CHECK_CRON: '17 6 * * *', GRANT_SYNC_CRON: '23 * * * *', INTEROP_CHECK_CRON: '41 * * * *' }, usernamePrefix: file.usernamePrefix, environments };
+  return { vars: { DBACCESS_CONFIG: 'e2e', DBACCESS_DB: dbPath, LOG_LEVEL: 'debug', ORPHAN_CHECK_CRON: '17 6 * * *', GRANT_SYNC_CRON: '23 * * * *', INTEROP_CHECK_CRON: '41 * * * *', OPS_PORT: 9090, READINESS_CACHE: 30_000, READINESS_TIMEOUT: 5_000 }, usernamePrefix: file.usernamePrefix, environments };
 }
 
 export interface HarnessOptions {
   /** The wall clock instead of a fixed one (expiry in real time). */
   realClock?: boolean;
   extraEnvironments?: string;
+  /** Start the operations server on a free port (bot.opsPort). */
+  ops?: boolean;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -133,6 +135,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     clock,
     host: '127.0.0.1',
     slackRetries: 0,
+    ...(options.ops ? { ops: { port: 0, host: '127.0.0.1' } } : {}),
     executorFor: (env) => {
       const executor = dryRunExecutor((statement) => (responders.get(env.name) ?? (() => []))(statement));
       executors.set(env.name, executor);
