@@ -12,6 +12,7 @@ import type { Database } from './dialects/database.js';
 import type { Executor } from './dialects/executor.js';
 import { openDatabase } from './dialects/index.js';
 import { createDueTimer, type DueTimer } from './jobs/due-timer.js';
+import { enableFailpoints } from './failpoints.js';
 import type { Logger } from './log.js';
 import { createReadiness } from './ops/health.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
@@ -41,6 +42,8 @@ export interface BotOptions {
   interopCheckCron?: string;
   /** Longest sleep of the expiry timer. */
   maxSleepMs?: number;
+  /** Failpoints to enable (crash tests only; see src/failpoints.ts). */
+  failpoints?: readonly string[];
   /** The operations server (/healthz, /readyz, /metrics); none when unset (tests, the console). */
   ops?: { port: number; host?: string; readinessCacheMs?: number; readinessTimeoutMs?: number };
 }
@@ -62,6 +65,7 @@ export interface Bot {
 export async function startBot(options: BotOptions): Promise<Bot> {
   const { config, log } = options;
   const clock = options.clock ?? systemClock;
+  enableFailpoints(options.failpoints ?? []);
   const store = openStore(config.vars.DBACCESS_DB, { clock });
   const metrics: Metrics | undefined = options.ops
     ? createMetrics({ countByState: () => store.requests.countByState(), states: REQUEST_STATES })
@@ -140,8 +144,8 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   }));
 
   // Whatever a crash interrupted is settled before new work arrives.
-  const reconciled = await access.reconcile();
-  if (reconciled.provisioned + reconciled.failed + reconciled.revoked > 0) log.warn(reconciled, 'reconciled requests interrupted by a restart');
+  const reconciled = { ...(await access.reconcile()), interop: await interop.reconcile() };
+  if (reconciled.provisioned + reconciled.failed + reconciled.revoked + reconciled.interop > 0) log.warn(reconciled, 'reconciled requests interrupted by a restart');
   // Overdue users are revoked at once: the timer's first run is immediate.
   timer.start();
   const orphanJob = cron.schedule(options.orphanCron ?? '17 6 * * *', () => void expiry.reportOrphans());

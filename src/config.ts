@@ -100,6 +100,11 @@ export const EnvVars = z.object({
     .string(expecting('a cron expression', "ORPHAN_CHECK_CRON='17 6 * * *'"))
     .refine((expr) => cron.validate(expr), { message: "expected a cron expression such as '17 6 * * *' (minute hour day month weekday)" })
     .default('17 6 * * *'),
+  // Crash tests only: failpoints where the process kills itself (src/failpoints.ts). Never in production.
+  DBACCESS_FAILPOINTS: z
+    .string()
+    .default('')
+    .transform((text) => text.split(',').map((n) => n.trim()).filter(Boolean)),
   // When to look for newly exposed ODC views that lack grants.
   INTEROP_CHECK_CRON: z
     .string(expecting('a cron expression', "INTEROP_CHECK_CRON='41 * * * *'"))

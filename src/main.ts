@@ -37,6 +37,7 @@ async function main(): Promise<void> {
       orphanCron: config.vars.ORPHAN_CHECK_CRON,
       grantSyncCron: config.vars.GRANT_SYNC_CRON,
       interopCheckCron: config.vars.INTEROP_CHECK_CRON,
+      failpoints: config.vars.DBACCESS_FAILPOINTS,
       ops: {
         port: config.vars.OPS_PORT,
         ...(config.vars.OPS_HOST ? { host: config.vars.OPS_HOST } : {}),

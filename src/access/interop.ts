@@ -6,6 +6,7 @@ import { dialectOf } from '../dialects/index.js';
 import { generatePassword } from '../dialects/passwords.js';
 import { EXPOSED_VIEW_PREFIX, INTEROP_CATALOG_VIEWS, INTEROP_METAMODEL_TABLES, isApplicationTable } from '../dialects/permissions.js';
 import { AppError } from '../errors.js';
+import { failpoint } from '../failpoints.js';
 import type { InteropAction, InteropObject } from '../store/interop.js';
 import type { AccessDeps, TemporaryAccess } from './temporary.js';
 
@@ -184,6 +185,22 @@ export function createInterop(deps: AccessDeps & { temporary: TemporaryAccess })
       return requestGrant(env, input.requester, await lackingObjects(env, lacking), `Grant ${usernameOf(env)} on ${lacking.length} exposed view(s) lacking grants`);
     },
 
+    /**
+     * After a restart: an action caught running is marked failed (the approval message says so). Its grants
+     * are idempotent, so asking again is safe; a setup's password, if the user was created, is gone.
+     */
+    async reconcile(): Promise<number> {
+      const stuck = store.interop.listInStates(['running']);
+      for (const action of stuck) {
+        const failed = store.interop.move(action.id, ['running'], 'failed', 'bot', {
+          error: 'interrupted by a restart of the bot: ask again (grants are idempotent; a setup whose user was created re-applies its grants)',
+        });
+        const env = config.environments.find((e) => e.name === action.env);
+        if (failed && env) await notifier.interopUpdated(failed, env, `Interrupted by a restart of the bot. ${failed.error}`).catch(() => {});
+      }
+      return stuck.length;
+    },
+
     /** The hourly check: newly exposed views lacking grants go to the approval channel with a Grant button. */
     async check(): Promise<void> {
       for (const env of config.environments) {
@@ -216,6 +233,7 @@ export function createInterop(deps: AccessDeps & { temporary: TemporaryAccess })
       const db = deps.database(env);
       const username = usernameOf(env);
       try {
+        failpoint('interop:before-grant');
         let result: string;
         if (decided.action === 'setup') {
           const exists = await db.userExists({ username });
@@ -232,6 +250,7 @@ export function createInterop(deps: AccessDeps & { temporary: TemporaryAccess })
           for (const o of decided.objects) store.interop.recordGrant({ env: env.name, object: o.object, kind: o.kind, privileges: o.privileges, actionId: decided.id });
           result = `Granted ${username}: ${decided.objects.map((o) => `${o.privileges.join(', ')} on ${o.object}`).join('; ')}.`;
         }
+        failpoint('interop:after-grant');
         const done = store.interop.move(decided.id, ['running'], 'done', 'bot', { result }) ?? decided;
         await notifier.interopUpdated(done, env, `Approved by <@${input.actor}>. ${result}`).catch((err: unknown) => log.warn({ err }, 'interop update failed'));
         return { changed: true, action: done };

@@ -7,6 +7,7 @@ import { targetOf } from '../dialects/index.js';
 import { generatePassword } from '../dialects/passwords.js';
 import { nominalUsername } from '../dialects/usernames.js';
 import { AppError } from '../errors.js';
+import { failpoint } from '../failpoints.js';
 import { OPEN_STATES, type AccessRequest, type Via } from '../store/requests.js';
 import { ipProblem } from './ips.js';
 import { userWords, type AccessDeps, type TemporaryAccess } from './temporary.js';
@@ -156,6 +157,7 @@ export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryA
         return { changed: true, request: ended };
       }
       const password = generatePassword();
+      failpoint('permanent-rotation:before-set-password');
       try {
         await deps.database(env).rotatePassword({ username: ended.username!, password });
       } catch (err) {

@@ -1,6 +1,7 @@
 // One revocation attempt, shared by expiry, `/dbuser delete`, Revoke-now, Retry and reconciliation:
 // block, disconnect, drop; on failure, retry with backoff and jitter, then alert and keep trying slowly.
 import type { Clock } from '../clock.js';
+import { failpoint } from '../failpoints.js';
 import type { LoadedEnvironment } from '../config.js';
 import type { Database, RevokeReport } from '../dialects/database.js';
 import { formatDuration } from '../duration.js';
@@ -83,7 +84,9 @@ export function createRevoker(ctx: RevokerContext) {
     let report: RevokeReport;
     const started = clock.now();
     try {
+      failpoint('revoke:before-drop');
       report = await ctx.database(env).revokeUser({ username: revoking.username });
+      failpoint('revoke:after-drop');
     } catch (err) {
       report = { username: revoking.username, steps: [{ step: 'block login', label: 'revoke', error: err as never }], sessionsEnded: 0, complete: false };
     }

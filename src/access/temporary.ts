@@ -10,6 +10,7 @@ import { describePlan } from '../dialects/render.js';
 import { nominalUsername } from '../dialects/usernames.js';
 import { formatDuration } from '../duration.js';
 import { AppError, isAppError } from '../errors.js';
+import { failpoint } from '../failpoints.js';
 import type { Logger } from '../log.js';
 import { OPEN_STATES, type AccessRequest } from '../store/requests.js';
 import type { Store } from '../store/store.js';
@@ -344,7 +345,9 @@ export function createTemporaryAccess(deps: AccessDeps) {
     const started = clock.now();
     try {
       const kind = approved.kind === 'permanent' ? (approved.access === 'readonly' ? 'readonly' : 'readwrite') : 'temporary';
+      failpoint('provision:before-create');
       const created = await deps.database(env).createUser({ username: provisioning.username, password, kind });
+      failpoint('provision:after-create');
       deps.metrics?.provisioned('success', (clock.now() - started) / 1000);
       const now = clock.now();
       const active = store.requests.transition(approved.id, {
@@ -430,6 +433,7 @@ export function createTemporaryAccess(deps: AccessDeps) {
     const env = environment(request.env);
     const password = generatePassword();
     await deps.database(env).rotatePassword({ username: request.username, password });
+    failpoint('rotate:after-set-password');
     store.audit.append({ actor: input.user, action: 'password_rotated', requestId: request.id, env: env.name });
     return { request, password, env };
   }

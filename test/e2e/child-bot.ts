@@ -1,5 +1,6 @@
 // A bot in its own process, for crash tests: dry-run databases, the fake Slack named by FAKE_SLACK_API_URL,
 // state in CHILD_DB. Prints {"port": n} on stdout once it listens.
+import { appendFileSync } from 'node:fs';
 import { startBot } from '../../src/app.js';
 import { dryRunExecutor } from '../../src/dialects/executor.js';
 import { createLogger } from '../../src/log.js';
@@ -13,7 +14,15 @@ const bot = await startBot({
   config: loadTestConfig(db, QUICK_ENVIRONMENT),
   slack: { port: 0, apiUrl, socketMode: false, secrets: () => ({ botToken: 'xoxb-test', signingSecret: SIGNING_SECRET, appToken: undefined }) },
   log: createLogger({ level: 'info', destination: process.stderr }),
-  executorFor: () => dryRunExecutor(),
+  // Each statement is written down before it runs, so a test can see what reached the database across a kill.
+  executorFor: (env) =>
+    dryRunExecutor((statement) => {
+      const file = process.env['CHILD_STATEMENTS'];
+      const username = statement.params.find((p) => p.name === 'username')?.value;
+      if (file) appendFileSync(file, `${JSON.stringify({ pid: process.pid, env: env.name, kind: statement.kind, label: statement.label, username })}\n`);
+      return [];
+    }),
+  failpoints: (process.env['CHILD_FAILPOINTS'] ?? '').split(',').filter(Boolean),
   host: '127.0.0.1',
   slackRetries: 0,
 });

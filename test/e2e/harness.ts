@@ -94,7 +94,7 @@ export const QUICK_ENVIRONMENT = `
 export function loadTestConfig(dbPath: string, extraEnvironments = ''): Config {
   const file = parseEnvironmentsFile(ENVIRONMENTS + extraEnvironments, 'e2e');
   const environments = file.environments.map((env) => Object.assign(env, { adminPassword: () => 'admin-pw-not-a-user-secret' })) as LoadedEnvironment[];
-  return { vars: { DBACCESS_CONFIG: 'e2e', DBACCESS_DB: dbPath, LOG_LEVEL: 'debug', ORPHAN_CHECK_CRON: '17 6 * * *', GRANT_SYNC_CRON: '23 * * * *', INTEROP_CHECK_CRON: '41 * * * *', OPS_PORT: 9090, READINESS_CACHE: 30_000, READINESS_TIMEOUT: 5_000 }, usernamePrefix: file.usernamePrefix, environments };
+  return { vars: { DBACCESS_CONFIG: 'e2e', DBACCESS_DB: dbPath, LOG_LEVEL: 'debug', ORPHAN_CHECK_CRON: '17 6 * * *', GRANT_SYNC_CRON: '23 * * * *', INTEROP_CHECK_CRON: '41 * * * *', DBACCESS_FAILPOINTS: [], OPS_PORT: 9090, READINESS_CACHE: 30_000, READINESS_TIMEOUT: 5_000 }, usernamePrefix: file.usernamePrefix, environments };
 }
 
 export interface HarnessOptions {
