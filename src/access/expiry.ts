@@ -42,14 +42,7 @@ export function createExpiry(deps: ExpiryDeps) {
   const envOf = (request: AccessRequest) => temporary.environment(request.env);
   const attemptRevoke = temporary.revoker.attempt;
 
-  async function deliver(what: string, request: AccessRequest, send: () => Promise<unknown>): Promise<void> {
-    try {
-      await send();
-    } catch (err) {
-      log.warn({ err, requestId: request.id, what }, 'slack delivery failed');
-      store.audit.append({ actor: 'bot', action: 'delivery_failed', requestId: request.id, env: request.env, detail: { what, error: String((err as Error).message ?? err) } });
-    }
-  }
+  const deliver = temporary.deliver;
 
   /** Takes due items batch by batch until none is left (each processed item leaves the due set). */
   async function drain(list: () => AccessRequest[], work: (r: AccessRequest) => Promise<unknown>): Promise<number> {

@@ -55,6 +55,7 @@ export function createRevoker(ctx: RevokerContext) {
   const random = ctx.random ?? Math.random;
   const jitter = (ms: number) => Math.round(ms * (0.8 + 0.4 * random()));
 
+  // The same as TemporaryAccess.deliver, which is built after the revoker; kept here to avoid the cycle.
   async function deliver(what: string, request: AccessRequest, send: () => Promise<unknown>): Promise<void> {
     try {
       await send();

@@ -1,8 +1,10 @@
 // Answering a button click: through its response_url when it came from a message, or, from App Home
 // or a modal (which have none), as an ephemeral message in the clicker's DM with the bot.
-import type { RespondFn } from '@slack/bolt';
+import type { App, BlockButtonAction, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import type { SlackMessage } from './blocks.js';
+import type { Logger } from '../log.js';
+import { textMessage, type SlackMessage } from './blocks.js';
+import { errorReply } from './replies.js';
 
 export type ClickReply = (message: SlackMessage & { replace_original?: boolean }) => Promise<void>;
 
@@ -17,4 +19,33 @@ export function clickReply(args: { body: { user: { id: string }; response_url?: 
     const { replace_original: _ignored, ...rest } = message;
     if (dm.channel?.id) await args.client.chat.postEphemeral({ channel: dm.channel.id, user, ...rest });
   };
+}
+
+/**
+ * Approve / Deny buttons whose decision goes to `decide`: acknowledged at once, and the clicker told
+ * when nothing changed (already decided) or why they may not.
+ */
+export function registerDecisionButtons(
+  app: App,
+  log: Logger,
+  ids: { approve: string; deny: string },
+  what: string,
+  decide: (input: { id: string; actor: string; decision: 'approve' | 'deny' }) => Promise<{ changed: boolean }>,
+): void {
+  for (const [actionId, decision] of [
+    [ids.approve, 'approve'],
+    [ids.deny, 'deny'],
+  ] as const) {
+    app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond, client }) => {
+      await ack();
+      const reply = clickReply({ body, respond, client });
+      const user = body.user.id;
+      try {
+        const { changed } = await decide({ id: action.value ?? '', actor: user, decision });
+        if (!changed) await reply(textMessage(`Nothing changed: this ${what} was already decided.`));
+      } catch (err) {
+        await reply(errorReply(err, log, { user, action: actionId }));
+      }
+    });
+  }
 }

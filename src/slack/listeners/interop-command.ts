@@ -1,9 +1,9 @@
 // /interop: acknowledged at once, then parsed, run through the interop use cases, answered ephemerally;
 // Approve / Deny on interop approval messages.
-import type { App, BlockButtonAction } from '@slack/bolt';
+import type { App } from '@slack/bolt';
 import { interopUsage, parseInterop } from '../../commands/interop.js';
 import { ACTIONS, textMessage } from '../blocks.js';
-import { clickReply } from '../click-reply.js';
+import { registerDecisionButtons } from '../click-reply.js';
 import type { SlackDeps } from '../deps.js';
 import { errorReply } from '../replies.js';
 
@@ -64,20 +64,7 @@ export function registerInteropCommand(app: App, deps: SlackDeps): void {
     }
   });
 
-  for (const [actionId, decision] of [
-    [ACTIONS.interopApprove, 'approve'],
-    [ACTIONS.interopDeny, 'deny'],
-  ] as const) {
-    app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond, client }) => {
-      await ack();
-      const reply = clickReply({ body, respond, client });
-      const user = body.user.id;
-      try {
-        const { changed } = await deps.interop.decide({ actionId: action.value ?? '', actor: user, decision });
-        if (!changed) await reply({ ...textMessage('Nothing changed: this interop request was already decided.') });
-      } catch (err) {
-        await reply({ ...errorReply(err, log, { user, action: actionId }) });
-      }
-    });
-  }
+  registerDecisionButtons(app, log, { approve: ACTIONS.interopApprove, deny: ACTIONS.interopDeny }, 'interop request', ({ id, actor, decision }) =>
+    deps.interop.decide({ actionId: id, actor, decision }),
+  );
 }
