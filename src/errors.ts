@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'forbidden' // the user may not do this; the message says who may
   | 'not_found' // the thing named does not exist (an environment, a request, a user)
   | 'conflict' // the state changed under us: already decided, already active, a second click
+  | 'unavailable' // Slack (or another service the bot needs) could not be reached; try again later
   | 'db_unreachable' // no connection to the database server
   | 'db_timeout' // connected, but the server did not answer in time
   | 'db_login_failed' // the bot's admin login was refused

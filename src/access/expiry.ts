@@ -16,6 +16,9 @@ export interface ExpirySettings {
   concurrency: number;
 }
 
+/** How long a claimed reminder may stay unsent (Slack refused, or a crash) before it is sent again. */
+const UNSENT_RETRY_MS = 30_000;
+
 export const DEFAULT_EXPIRY_SETTINGS: ExpirySettings = { batchSize: 500, concurrency: 16 };
 
 export interface ExpiryDeps extends AccessDeps {
@@ -37,7 +40,6 @@ export function createExpiry(deps: ExpiryDeps) {
   const settings = { ...DEFAULT_EXPIRY_SETTINGS, ...deps.settings };
   /** Reminders: the end of the window scanned last; 0 after a start, so downtime is caught up. */
   let remindersScannedUpTo = 0;
-  let unsentRecovered = false;
 
   const envOf = (request: AccessRequest) => temporary.environment(request.env);
   const attemptRevoke = temporary.revoker.attempt;
@@ -101,9 +103,9 @@ export function createExpiry(deps: ExpiryDeps) {
       );
       store.reminders.markSent(request.id, kind);
     } catch (err) {
-      // Released, so the next run tries again rather than losing the reminder.
-      store.reminders.release(request.id, kind);
+      // Left claimed but unsent: every run sends unsent claims older than a minute again, so it is not lost.
       log.warn({ err, requestId: request.id }, 'expiry reminder failed');
+      store.audit.append({ actor: 'bot', action: 'delivery_failed', requestId: request.id, env: request.env, detail: { what: 'expiry reminder', error: String((err as Error).message ?? err) } });
     }
   }
 
@@ -134,9 +136,9 @@ export function createExpiry(deps: ExpiryDeps) {
     });
   }
 
-  /** Reminders claimed but never sent (a crash in between) are sent now. */
+  /** Reminders claimed but never sent (a crash in between, or Slack refused) are sent again, 30 s on. */
   async function recoverUnsent(now: number): Promise<void> {
-    for (const { requestId, kind } of store.reminders.listUnsent(now - 60_000)) {
+    for (const { requestId, kind } of store.reminders.listUnsent(now - UNSENT_RETRY_MS + 1)) {
       const request = store.requests.get(requestId);
       store.reminders.release(requestId, kind);
       if (!request || request.state !== 'active' || !kind.startsWith('expiry:')) continue;
@@ -220,16 +222,15 @@ export function createExpiry(deps: ExpiryDeps) {
     async runDue(now: number): Promise<void> {
       await revokeExpired(now);
       await retryRevocations(now);
-      if (!unsentRecovered) {
-        unsentRecovered = true;
-        await recoverUnsent(now);
-      }
+      await recoverUnsent(now);
       await sendReminders(now);
       await handlePending(now);
     },
 
     nextDueAt(): number | null {
-      const candidates = [store.requests.nextDueAt(), nextReminderAt(), nextPendingAt()].filter((t): t is number => t !== null);
+      const unsent = store.reminders.listUnsent(Number.MAX_SAFE_INTEGER)[0];
+      const retryUnsentAt = unsent ? unsent.claimedAt + UNSENT_RETRY_MS : null;
+      const candidates = [store.requests.nextDueAt(), nextReminderAt(), nextPendingAt(), retryUnsentAt].filter((t): t is number => t !== null);
       return candidates.length ? Math.min(...candidates) : null;
     },
 

@@ -72,7 +72,7 @@ export function createInterop(deps: AccessDeps & { temporary: TemporaryAccess })
     } catch (err) {
       log.warn({ err, interopAction: action.id }, 'slack delivery failed');
       store.interop.move(action.id, ['pending'], 'failed', 'bot', { error: 'the approval request could not be posted to Slack' });
-      throw new AppError('internal', `The request could not be posted to the approval channel of ${env.name}. Try again in a minute.`);
+      throw new AppError('unavailable', `The request could not be posted to the approval channel of ${env.name}. Try again in a minute.`);
     }
     return store.interop.get(action.id) ?? action;
   }

@@ -121,9 +121,14 @@ export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryA
           input.requester,
         );
         const plan = temporary.planOf(request, env, username);
-        await temporary.deliver('approval request', request, () =>
+        const posted = await temporary.deliver('approval request', request, () =>
           notifier.approvalRequested(request, env, plan).then(({ channel, ts }) => store.requests.setApprovalMessage(request.id, channel, ts)),
         );
+        if (!posted) {
+          // Nobody can approve a request nobody can see: withdraw it (and any posted before it) rather than leave it blocking.
+          for (const r of [...requests, request]) store.requests.transition(r.id, { from: ['pending'], to: 'failed', actor: 'bot', set: { error: 'the approval request could not be posted to Slack' } });
+          throw new AppError('unavailable', `The request could not be posted to the approval channel of ${env.name}, so nothing was requested. Try again in a minute.`);
+        }
         requests.push(store.requests.get(request.id) ?? request);
       }
       return { requests, supportText: supportText(envs, { ...input, ips }, requests) };
@@ -139,10 +144,14 @@ export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryA
       }
       if (!store.requests.requestRotation(request.id, input.user)) throw new AppError('conflict', 'A new password for this user is already waiting for approval.');
       const asked = store.requests.get(request.id)!;
-      await temporary.deliver('rotation approval request', asked, async () => {
+      const posted = await temporary.deliver('rotation approval request', asked, async () => {
         const { ts } = await notifier.rotationRequested(asked, env);
         store.requests.setRotationMessage(asked.id, ts);
       });
+      if (!posted) {
+        store.requests.finishRotation(asked.id, 'bot', 'denied');
+        throw new AppError('unavailable', `Your request could not be posted to the approval channel of ${env.name}, so nothing was asked. Try again in a minute.`);
+      }
       return asked;
     },
 
@@ -163,6 +172,9 @@ export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryA
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         await temporary.deliver('rotation update', ended, () => notifier.rotationDecided(ended, env, `Approved by <@${input.actor}>, but setting the password failed: ${message}`));
+        await temporary.deliver('requester notice', ended, () =>
+          notifier.notifyRequester(ended, `The new password for \`${ended.username}\` in ${env.name} could not be set: ${message} The old password still works; ask again with \`/dbuser rotate ${env.name} --access ${ended.access === 'readonly' ? 'read' : 'readwrite'}\`.`),
+        );
         throw err;
       }
       store.audit.append({ actor: input.actor, action: 'password_rotated', requestId: ended.id, env: env.name });

@@ -11,6 +11,7 @@ import { nominalUsername } from '../dialects/usernames.js';
 import { formatDuration } from '../duration.js';
 import { AppError, isAppError } from '../errors.js';
 import { failpoint } from '../failpoints.js';
+import { escapeText } from '../text.js';
 import type { Logger } from '../log.js';
 import { OPEN_STATES, type AccessRequest } from '../store/requests.js';
 import type { Store } from '../store/store.js';
@@ -272,7 +273,7 @@ export function createTemporaryAccess(deps: AccessDeps) {
       if (breakGlass) {
         const approvers = await approversOf(env);
         await deliver('break-glass alert', approved, () =>
-          notifier.alertApprovers(approved, env, approvers, `Break-glass: <@${input.requester}> is creating a temporary user in ${env.name} without approval. Reason: ${reason}`),
+          notifier.alertApprovers(approved, env, approvers, `Break-glass: <@${input.requester}> is creating a temporary user in ${env.name} without approval. Reason: ${escapeText(reason)}`),
         );
       }
       return { request: approved, route };
@@ -286,7 +287,7 @@ export function createTemporaryAccess(deps: AccessDeps) {
       // Nobody can approve a request nobody can see: withdraw it rather than leave it pending.
       chosenPasswords.delete(request.id);
       store.requests.transition(request.id, { from: ['pending'], to: 'failed', actor: 'bot', set: { error: 'the approval request could not be posted to Slack' } });
-      throw new AppError('internal', `Your request could not be posted to the approval channel of ${env.name}. Try again in a minute; if it keeps failing, tell the bot's operators.`);
+      throw new AppError('unavailable', `Your request could not be posted to the approval channel of ${env.name}. Try again in a minute; if it keeps failing, tell the bot's operators.`);
     }
     return { request: store.requests.get(request.id) ?? request, route: 'approval' };
   }
@@ -320,7 +321,7 @@ export function createTemporaryAccess(deps: AccessDeps) {
       chosenPasswords.delete(request.id);
       await deliver('approval update', decided, () => notifier.approvalUpdated(decided, env, statusLine(decided)));
       await deliver('requester notice', decided, () =>
-        notifier.notifyRequester(decided, `Your ${userWords(decided)} request for ${env.name} was denied by <@${input.actor}>${reason ? `: ${reason}` : '.'}`),
+        notifier.notifyRequester(decided, `Your ${userWords(decided)} request for ${env.name} was denied by <@${input.actor}>${reason ? `: ${escapeText(reason)}` : '.'}`),
       );
       return { request: decided, changed: true };
     }
@@ -364,7 +365,18 @@ export function createTemporaryAccess(deps: AccessDeps) {
           notifier.notifyRequester(active, 'The password you chose was lost when the bot restarted, so a strong one was generated for you instead.'),
         );
       }
-      await deliver('credentials', active, () => notifier.deliverCredentials(active, env, password));
+      const shown = await deliver('credentials', active, () => notifier.deliverCredentials(active, env, password));
+      if (!shown) {
+        // Nothing secret here: only the way to a new password, since the one set could not be shown.
+        await deliver('requester notice', active, () =>
+          notifier.notifyRequester(
+            active,
+            `Your ${userWords(active)} \`${active.username}\` in ${env.name} is ready, but its password could not be shown to you. ${
+              active.kind === 'temporary' ? `Run \`/dbuser details ${env.name}\` and click *New password*.` : `Ask for a new one with \`/dbuser rotate ${env.name} --access ${active.access === 'readonly' ? 'read' : 'readwrite'}\`.`
+            }`,
+          ),
+        );
+      }
       await deliver('approval update', active, () => notifier.approvalUpdated(active, env, statusLine(active)));
       return active;
     } catch (err) {
@@ -486,11 +498,11 @@ export function createTemporaryAccess(deps: AccessDeps) {
     const when = (ms: number | null) => (ms === null ? '' : ` at ${time(ms)}`);
     switch (request.state) {
       case 'approved':
-        return `Approved by <@${request.decidedBy}>${when(request.decidedAt)}${request.decisionReason ? ` (${request.decisionReason})` : ''}; creating the user…`;
+        return `Approved by <@${request.decidedBy}>${when(request.decidedAt)}${request.decisionReason ? ` (${escapeText(request.decisionReason)})` : ''}; creating the user…`;
       case 'denied':
         return request.decidedBy === request.requester
           ? `Withdrawn by <@${request.requester}>${when(request.decidedAt)}.`
-          : `Denied by <@${request.decidedBy}>${when(request.decidedAt)}${request.decisionReason ? `: ${request.decisionReason}` : '.'}`;
+          : `Denied by <@${request.decidedBy}>${when(request.decidedAt)}${request.decisionReason ? `: ${escapeText(request.decisionReason)}` : '.'}`;
       case 'active':
         return `Approved by <@${request.decidedBy}>${when(request.decidedAt)}. User ${request.username} active ${request.expiresAt === null ? 'until revoked (permanent)' : `until ${time(request.expiresAt)}`}.`;
       case 'failed':

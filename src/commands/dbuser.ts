@@ -76,10 +76,11 @@ export function parseDbuser(text: string): DbuserCommand {
     case 'delete': {
       const action = verb!.toLowerCase() as 'details' | 'delete';
       if (args.length !== 1 || args[0]!.startsWith('--')) throw usageError(`\`${action}\` needs exactly one environment name.`, action);
-      return { action, env: args[0]! };
+      return { action, env: envName(args[0]!, action) };
     }
     case 'revoke':
       if (args.length !== 1 || args[0]!.startsWith('--')) throw usageError('`revoke` needs exactly one database username.', 'revoke');
+      if (!/^[A-Za-z][A-Za-z0-9_]{0,127}$/.test(args[0]!)) throw usageError(`\`${args[0]!.slice(0, 40)}\` is not a database username.`, 'revoke');
       return { action: 'revoke', username: args[0]! };
     case 'request':
       return parseRequest(args);
@@ -89,7 +90,7 @@ export function parseDbuser(text: string): DbuserCommand {
       const [env, ...rest] = args;
       if (!env || env.startsWith('--')) throw usageError('`rotate` needs the environment first.', 'rotate');
       const options = parseOptions(rest, { '--access': 'value' }, 'rotate');
-      return { action: 'rotate', env, access: accessOf(options['--access'], 'rotate') };
+      return { action: 'rotate', env: envName(env, 'rotate'), access: accessOf(options['--access'], 'rotate') };
     }
     case 'audit': {
       const env = args[0] && !args[0].startsWith('--') ? args[0] : undefined;
@@ -102,11 +103,11 @@ export function parseDbuser(text: string): DbuserCommand {
           throw usageError((err as Error).message, 'audit');
         }
       }
-      return { action: 'audit', ...(env ? { env } : {}), sinceMs };
+      return { action: 'audit', ...(env ? { env: envName(env, 'audit') } : {}), sinceMs };
     }
     case 'sync':
       if (args.length !== 1 || args[0]!.startsWith('--')) throw usageError('`sync` needs exactly one environment name.', 'sync');
-      return { action: 'sync', env: args[0]! };
+      return { action: 'sync', env: envName(args[0]!, 'sync') };
     default:
       throw usageError(`I don't know \`${String(verb).slice(0, 30)}\`.`);
   }
@@ -114,41 +115,27 @@ export function parseDbuser(text: string): DbuserCommand {
 
 function parseRequest(args: string[]): DbuserCommand {
   if (args.length === 0) return { action: 'request-modal' };
-  const [env, ...options] = args;
+  const [env, ...rest] = args;
   if (env!.startsWith('--')) throw usageError('Name the environment first.', 'request');
+  const options = parseOptions(rest, { '--for': 'value', '--reason': 'value', '--break-glass': 'flag' }, 'request');
   let durationMs: number | undefined;
-  let reason = '';
-  let breakGlass = false;
-  for (let i = 0; i < options.length; i++) {
-    const option = options[i]!;
-    const value = options[i + 1];
-    switch (option) {
-      case '--for':
-        if (value === undefined) throw usageError('`--for` needs a duration such as 4h or 90m.', 'request');
-        try {
-          durationMs = parseDuration(value);
-        } catch (err) {
-          throw usageError((err as Error).message, 'request');
-        }
-        i++;
-        break;
-      case '--reason':
-        if (value === undefined || value.trim().length === 0) throw usageError('`--reason` needs text, in quotes when it has spaces.', 'request');
-        if (value.length > MAX_REASON) throw usageError(`The reason is too long: at most ${MAX_REASON} characters.`, 'request');
-        reason = value.trim();
-        i++;
-        break;
-      case '--break-glass':
-        breakGlass = true;
-        break;
-      default:
-        throw usageError(
-          option.startsWith('--') ? `Unknown option \`${option.slice(0, 30)}\`.` : `Unexpected \`${option.slice(0, 30)}\` (put a reason with spaces in quotes).`,
-          'request',
-        );
+  if (options['--for'] !== undefined) {
+    try {
+      durationMs = parseDuration(options['--for']);
+    } catch (err) {
+      throw usageError((err as Error).message, 'request');
     }
   }
-  return { action: 'request', env: env!, ...(durationMs !== undefined ? { durationMs } : {}), reason, breakGlass };
+  const reason = options['--reason']?.trim() ?? '';
+  if (options['--reason'] !== undefined && reason.length === 0) throw usageError('`--reason` needs text, in quotes when it has spaces.', 'request');
+  if (reason.length > MAX_REASON) throw usageError(`The reason is too long: at most ${MAX_REASON} characters.`, 'request');
+  return { action: 'request', env: envName(env!, 'request'), ...(durationMs !== undefined ? { durationMs } : {}), reason, breakGlass: options['--break-glass'] === 'true' };
+}
+
+/** An environment name as the configuration allows them, so a typo is told as such, not as "not found". */
+function envName(value: string, action: keyof typeof USAGE): string {
+  if (!/^[a-z][a-z0-9-]{0,31}$/i.test(value)) throw usageError(`\`${value.slice(0, 32)}\` is not an environment name (letters, digits and -, starting with a letter).`, action);
+  return value;
 }
 
 type OptionKinds = Record<string, 'value' | 'flag'>;
@@ -186,6 +173,7 @@ function parsePermanent(args: string[]): DbuserCommand {
   const first = args.findIndex((a) => a.startsWith('--'));
   const names = (first === -1 ? args : args.slice(0, first)).flatMap((a) => a.split(',')).map((a) => a.trim()).filter(Boolean);
   if (names.length === 0) throw usageError('Name the environment(s) first.', 'permanent');
+  for (const name of names) envName(name, 'permanent');
   const options = parseOptions(first === -1 ? [] : args.slice(first), { '--access': 'value', '--via': 'value', '--ip': 'value', '--reason': 'value' }, 'permanent');
   const via = options['--via']?.toLowerCase();
   if (via !== 'vpn' && via !== 'tgw' && via !== 'allowlist') {

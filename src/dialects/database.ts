@@ -223,8 +223,12 @@ export function createDatabase(options: DatabaseOptions): Database {
       try {
         await run(first);
       } catch (err) {
-        // Nothing of ours exists yet (the name may even belong to someone else): drop nothing.
-        throw new ProvisioningError(asDatabaseError(err), undefined);
+        const error = asDatabaseError(err);
+        // After a timeout the CREATE may have happened: drop what may exist (revocation is idempotent).
+        // After a refusal, or when the server was never reached, nothing of ours exists, and the name
+        // may even belong to someone else: drop nothing.
+        if (error.code === 'db_timeout') throw new ProvisioningError(error, await revokeUser(req, run));
+        throw new ProvisioningError(error, undefined);
       }
       try {
         await runAll(rest, run);

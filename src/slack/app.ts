@@ -68,6 +68,28 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
         receiver: new HTTPReceiver({ signingSecret: secrets.signingSecret, endpoints: '/slack/events', logger, processBeforeResponse: false }),
       });
 
+  // One workspace: the bot token's. A request signed with our secret but naming another team (an
+  // org-wide app, a misrouted proxy) is acknowledged and dropped, never acted on.
+  let ownTeam: Promise<string | undefined> | undefined;
+  app.use(async ({ body, ack, next, client }) => {
+    ownTeam ??= client.auth
+      .test()
+      .then((r) => r.team_id)
+      .catch(() => {
+        ownTeam = undefined;
+        return undefined;
+      });
+    const expected = await ownTeam;
+    const b = body as { team_id?: string; team?: { id?: string } | null; user?: { team_id?: string } };
+    const team = b.team_id ?? b.team?.id ?? b.user?.team_id;
+    if (expected && team && team !== expected) {
+      deps.log.warn({ team, expected }, 'request from another workspace dropped');
+      if (ack) await (ack as () => Promise<void>)();
+      return;
+    }
+    await next();
+  });
+
   registerDbuserCommand(app, deps);
   registerApprovalActions(app, deps);
   registerCredentialActions(app, deps);

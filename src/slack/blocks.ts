@@ -3,6 +3,7 @@ import type { ConnectionDetails } from '../access/temporary.js';
 import { usageText } from '../commands/dbuser.js';
 import type { LoadedEnvironment } from '../config.js';
 import { formatDuration } from '../duration.js';
+import { escapeText } from '../text.js';
 import type { InteropAction } from '../store/interop.js';
 import type { AccessRequest } from '../store/requests.js';
 
@@ -44,10 +45,7 @@ const button = (text: string, actionId: string, value: string, style?: 'primary'
   ...(style ? { style } : {}),
 });
 
-/** Escapes what Slack's mrkdwn would interpret in text a user typed. */
-export function escapeText(text: string): string {
-  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
-}
+export { escapeText };
 
 /** `<!date>` shows the time in each reader's time zone, with a UTC fallback. */
 export function slackDate(ms: number): string {
