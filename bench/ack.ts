@@ -1,0 +1,145 @@
+// Ack latency: the real bot and a bare Bolt app, in turn, under the same signed /dbuser commands and clicks at a fixed rate (bench/load.ts).
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type { AckServerReady, AckServerStats, ServerKind } from './ack-server.js';
+import type { FakeSlackCounts } from './fake-slack-server.js';
+import { paced, type LoadResult } from './load.js';
+import { BENCH_DIR, forkTs, nextMessage, rotateClickBody, signed, slashCommandBody, sleep, stopChild, summarize, type SeededUser, type SignedRequest, type Summary } from './lib.js';
+
+export interface AckOptions {
+  dir: string;
+  /** The bot's state: a copy of a seeded state with `activeUsers` active users. */
+  dbPath: string;
+  fake: ChildProcess;
+  apiUrl: string;
+  responseUrls: readonly string[];
+  /** Requests per second, every server. */
+  rate: number;
+  /** Seconds of load per server per round, in `chunks` pieces alternating ours and bare, so both meet the same machine noise. */
+  seconds: number;
+  chunks: number;
+  warmupSeconds: number;
+  rounds: number;
+  /** Servers loaded in turn; 'bare-respond' adds the cost of one response_url post to bare (diagnosis). */
+  servers: readonly AckServerSpec[];
+  /** Active users in the real bot's state (for the report). */
+  activeUsers: number;
+  /** Those of them who send the commands and clicks. */
+  actors: readonly SeededUser[];
+}
+
+/** A server under load: its name in the report, what it runs, and Node flags for it (to try a fix: --max-semi-space-size=…). */
+export interface AckServerSpec {
+  name: string;
+  kind: ServerKind;
+  nodeFlags?: readonly string[];
+}
+
+export interface AckRun {
+  server: string;
+  round: number;
+  latency: Summary;
+  /** Responses other than 200, and socket errors. */
+  failed: number;
+  /** Achieved rate (responses per second). */
+  rate: number;
+  /** p99 of how late the generator sent against its schedule (ms): its own health. */
+  sendLagP99: number;
+  /** Calls the fake Slack received during the run: the work after ack. */
+  slackCalls: FakeSlackCounts;
+  /** What the server itself saw. */
+  stats: AckServerStats;
+}
+
+export interface AckResult {
+  runs: AckRun[];
+  mix: string;
+}
+
+/** Each request is, in turn, `/dbuser details <env>`, `/dbuser list`, and a click on *New password*, from a rotating set of users who each have an active user. */
+function requestMix(actors: readonly SeededUser[], responseUrls: readonly string[]): () => SignedRequest {
+  let k = 0;
+  return () => {
+    const i = k++;
+    const actor = actors[i % actors.length]!;
+    const url = responseUrls[i % responseUrls.length]!;
+    switch (i % 3) {
+      case 0:
+        return signed(slashCommandBody(actor.requester, `details ${actor.env}`, url));
+      case 1:
+        return signed(slashCommandBody(actor.requester, 'list', url));
+      default:
+        return signed(rotateClickBody(actor.requester, actor.id, url));
+    }
+  };
+}
+
+function load(port: number, options: { seconds: number; rate: number; next: () => SignedRequest }): Promise<LoadResult> {
+  return paced({ url: `http://127.0.0.1:${port}/slack/events`, ...options });
+}
+
+async function serverStats(child: ChildProcess): Promise<AckServerStats> {
+  child.send('stats');
+  return nextMessage<AckServerStats>(child, 10_000);
+}
+
+async function slackCounts(fake: ChildProcess): Promise<FakeSlackCounts> {
+  fake.send('counts');
+  return nextMessage<FakeSlackCounts>(fake, 10_000);
+}
+
+export async function runAckBench(options: AckOptions): Promise<AckResult> {
+  const { dir, dbPath, actors } = options;
+  const servers = new Map<string, { child: ChildProcess; port: number }>();
+  try {
+    for (const spec of options.servers) {
+      const child = forkTs(join(BENCH_DIR, 'ack-server.ts'), [spec.kind, dir, dbPath, options.apiUrl], { execArgv: spec.nodeFlags ?? [] });
+      const { port } = await nextMessage<AckServerReady>(child, 60_000);
+      servers.set(spec.name, { child, port });
+    }
+    for (const [, { port }] of servers) {
+      await load(port, { seconds: options.warmupSeconds, rate: options.rate, next: requestMix(actors, options.responseUrls) });
+    }
+    await sleep(1000);
+    await slackCounts(options.fake);
+
+    const runs: AckRun[] = [];
+    const chunkSeconds = options.seconds / options.chunks;
+    for (let round = 1; round <= options.rounds; round++) {
+      const taken = new Map<string, { latencies: number[]; lags: number[]; failed: number; elapsedMs: number; calls: FakeSlackCounts }>();
+      for (const { child } of servers.values()) await serverStats(child);
+      for (let chunk = 0; chunk < options.chunks; chunk++) {
+        for (const { name: kind } of options.servers) {
+          const { port } = servers.get(kind)!;
+          const result = await load(port, { seconds: chunkSeconds, rate: options.rate, next: requestMix(actors, options.responseUrls) });
+          // The work after ack finishes within the pause; its Slack calls are counted with the run.
+          await sleep(300);
+          const calls = await slackCounts(options.fake);
+          const sum = taken.get(kind) ?? { latencies: [], lags: [], failed: 0, elapsedMs: 0, calls: {} };
+          sum.latencies.push(...result.latencies);
+          sum.lags.push(...result.sendLagMs);
+          sum.failed += result.failed;
+          sum.elapsedMs += result.elapsedMs;
+          for (const [method, n] of Object.entries(calls)) sum.calls[method] = (sum.calls[method] ?? 0) + n;
+          taken.set(kind, sum);
+        }
+      }
+      for (const { name: kind } of options.servers) {
+        const sum = taken.get(kind)!;
+        runs.push({
+          server: kind,
+          round,
+          latency: summarize(sum.latencies),
+          failed: sum.failed,
+          rate: sum.latencies.length / (sum.elapsedMs / 1000),
+          sendLagP99: summarize(sum.lags).p99,
+          slackCalls: sum.calls,
+          stats: await serverStats(servers.get(kind)!.child),
+        });
+      }
+    }
+    return { runs, mix: '1/3 `/dbuser details <env>`, 1/3 `/dbuser list`, 1/3 *New password* clicks' };
+  } finally {
+    for (const { child } of servers.values()) await stopChild(child);
+  }
+}
