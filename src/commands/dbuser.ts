@@ -5,6 +5,7 @@ import { AppError } from '../errors.js';
 export type DbuserCommand =
   | { action: 'help' }
   | { action: 'request-modal' }
+  | { action: 'permanent-modal' }
   | { action: 'request'; env: string; durationMs?: number; reason: string; breakGlass: boolean }
   | { action: 'details'; env: string }
   | { action: 'delete'; env: string }
@@ -16,7 +17,7 @@ export type DbuserCommand =
   | { action: 'list' };
 
 // `&lt;` and `&gt;`: Slack reads a bare <env> in mrkdwn as a link or mention and hides it.
-export const USAGE: Record<Exclude<DbuserCommand['action'], 'request-modal'>, string> = {
+export const USAGE: Record<Exclude<DbuserCommand['action'], 'request-modal' | 'permanent-modal'>, string> = {
   help: '`/dbuser help`: this list',
   request: '`/dbuser request &lt;env&gt; [--for 4h] [--reason "why"] [--break-glass]`: a temporary database user (bare `/dbuser request` opens a form)',
   details: '`/dbuser details &lt;env&gt;`: server, port, database, username and expiry of your temporary user',
@@ -170,6 +171,8 @@ function accessOf(value: string | undefined, action: keyof typeof USAGE): 'reado
 }
 
 function parsePermanent(args: string[]): DbuserCommand {
+  // Bare, it opens a form that asks for every field.
+  if (args.length === 0) return { action: 'permanent-modal' };
   const first = args.findIndex((a) => a.startsWith('--'));
   const names = (first === -1 ? args : args.slice(0, first)).flatMap((a) => a.split(',')).map((a) => a.trim()).filter(Boolean);
   if (names.length === 0) throw usageError('Name the environment(s) first.', 'permanent');

@@ -12,7 +12,7 @@ import { registerCredentialActions } from './listeners/credentials.js';
 import { registerDbuserCommand } from './listeners/dbuser-command.js';
 import { registerExpiryActions } from './listeners/expiry-actions.js';
 import { registerInteropCommand } from './listeners/interop-command.js';
-import { registerRequestModal } from './listeners/request-modal.js';
+import { registerPermanentModal, registerRequestModal } from './listeners/request-modal.js';
 import { registerRotationActions } from './listeners/rotation-actions.js';
 
 export interface SlackApp {
@@ -94,6 +94,7 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
   registerApprovalActions(app, deps);
   registerCredentialActions(app, deps);
   registerRequestModal(app, deps);
+  registerPermanentModal(app, deps);
   registerInteropCommand(app, deps);
   registerExpiryActions(app, deps);
   registerRotationActions(app, deps);

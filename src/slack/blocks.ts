@@ -31,6 +31,7 @@ export const ACTIONS = {
 
 export const VIEWS = {
   request: 'dbuser_request',
+  permanent: 'dbuser_permanent',
   denyReason: 'approval_deny_reason',
 } as const;
 
@@ -327,4 +328,45 @@ export function homeView(mine: AccessRequest[], pending: AccessRequest[], failin
     }
   }
   return { type: 'home', blocks: blocks.slice(0, 100) };
+}
+
+/** The form behind a bare `/dbuser permanent`. */
+export function permanentModal(envs: LoadedEnvironment[]): Record<string, unknown> {
+  const option = (text: string, value: string) => ({ text: { type: 'plain_text', text }, value });
+  return {
+    type: 'modal',
+    callback_id: VIEWS.permanent,
+    title: { type: 'plain_text', text: 'Permanent DB user' },
+    submit: { type: 'plain_text', text: 'Request' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      {
+        type: 'input',
+        block_id: 'envs',
+        label: { type: 'plain_text', text: 'Environments' },
+        element: { type: 'multi_static_select', action_id: 'value', options: envs.map((e) => option(`${e.name} (${e.dialect})`, e.name)) },
+      },
+      {
+        type: 'input',
+        block_id: 'access',
+        label: { type: 'plain_text', text: 'Access' },
+        element: { type: 'static_select', action_id: 'value', options: [option('Read-only', 'readonly'), option('Read & write (OSUSR_ tables)', 'readwrite')] },
+      },
+      {
+        type: 'input',
+        block_id: 'via',
+        label: { type: 'plain_text', text: 'How you connect' },
+        element: { type: 'static_select', action_id: 'value', options: [option('VPN', 'vpn'), option('AWS Transit Gateway', 'tgw'), option('IP allowlisting', 'allowlist')] },
+      },
+      {
+        type: 'input',
+        block_id: 'ips',
+        optional: true,
+        label: { type: 'plain_text', text: 'Public static IPs (allowlisting only)' },
+        hint: { type: 'plain_text', text: 'Comma-separated, e.g. 203.0.113.7, 203.0.113.8' },
+        element: { type: 'plain_text_input', action_id: 'value' },
+      },
+      { type: 'input', block_id: 'reason', label: { type: 'plain_text', text: 'What it is for' }, element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 500 } },
+    ],
+  };
 }

@@ -133,6 +133,29 @@ describe('approvals of permanent users', () => {
   });
 });
 
+describe('the permanent-user form', () => {
+  it('opens on a bare /dbuser permanent, shows refusals next to their field, and sends the request with the support text', async () => {
+    const mark = h.fake.calls.length;
+    await h.slack.slashCommand({ user: USERS.other, command: '/dbuser', text: 'permanent' });
+    const opened = await since(mark, (c) => c.method === 'views.open');
+    expect(callText(opened)).toContain('dbuser_permanent');
+    const values = (via: string, ips: string) => ({
+      envs: { value: { type: 'multi_static_select', selected_options: [{ value: 'island' }] } },
+      access: { value: { type: 'static_select', selected_option: { value: 'readwrite' } } },
+      via: { value: { type: 'static_select', selected_option: { value: via } } },
+      ips: { value: { type: 'plain_text_input', value: ips } },
+      reason: { value: { type: 'plain_text_input', value: 'data warehouse' } },
+    });
+    const refused = await h.slack.viewSubmission({ user: USERS.other, view: { callbackId: 'dbuser_permanent', values: values('allowlist', '192.168.1.5') } });
+    expect(refused.json).toMatchObject({ response_action: 'errors', errors: { ips: expect.stringContaining('192.168.1.5 is private') } });
+    const sent = await h.slack.viewSubmission({ user: USERS.other, view: { callbackId: 'dbuser_permanent', values: values('allowlist', '203.0.113.9') } });
+    expect(sent.status).toBe(200);
+    const dm = await since(mark, (c) => c.method === 'chat.postEphemeral' && c.args['user'] === USERS.other && callText(c).includes('support case'));
+    expect(callText(dm)).toContain('IP allowlisting of public static IP addresses: 203.0.113.9');
+    expect(h.bot.store.requests.findPermanent('island', 'readwrite')).toMatchObject({ state: 'pending', ips: ['203.0.113.9'] });
+  });
+});
+
 describe('rotation', () => {
   it('the owner asks, an approver approves, the owner alone sees the new password; a second click changes nothing', async () => {
     const request = h.bot.store.requests.findPermanent('dev', 'readonly')!;

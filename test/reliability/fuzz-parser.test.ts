@@ -86,6 +86,7 @@ function expectSensible(command: DbuserCommand): void {
     case 'help':
     case 'list':
     case 'request-modal':
+    case 'permanent-modal':
       expect(Object.keys(command)).toEqual(['action']);
       return;
     case 'request':
@@ -159,6 +160,8 @@ function render(command: DbuserCommand): string | undefined {
       return command.action;
     case 'request-modal':
       return 'request';
+    case 'permanent-modal':
+      return 'permanent';
     case 'request':
       return parts([
         'request',

@@ -3,7 +3,7 @@ import type { App } from '@slack/bolt';
 import { auditCsv, auditLine } from '../../access/audit-report.js';
 import { parseDbuser } from '../../commands/dbuser.js';
 import { formatDuration } from '../../duration.js';
-import { helpMessage, listMessage, detailsMessage, requestModal, textMessage } from '../blocks.js';
+import { helpMessage, listMessage, detailsMessage, permanentModal, requestModal, textMessage } from '../blocks.js';
 import { errorReply } from '../replies.js';
 import type { SlackDeps } from '../deps.js';
 
@@ -17,6 +17,9 @@ export function registerDbuserCommand(app: App, deps: SlackDeps): void {
       switch (parsed.action) {
         case 'help':
           await respond(helpMessage());
+          return;
+        case 'permanent-modal':
+          await client.views.open({ trigger_id: command.trigger_id, view: permanentModal(config.environments) as never });
           return;
         case 'request-modal':
           await client.views.open({ trigger_id: command.trigger_id, view: requestModal(config.environments) as never });

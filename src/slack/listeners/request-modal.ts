@@ -58,3 +58,41 @@ export function registerRequestModal(app: App, deps: SlackDeps): void {
     }
   });
 }
+
+/** The form behind a bare `/dbuser permanent`: refusals shown next to their field; the support text comes by DM. */
+export function registerPermanentModal(app: App, deps: SlackDeps): void {
+  app.view(VIEWS.permanent, async ({ ack, body, view, client }) => {
+    const user = body.user.id;
+    const v = view.state.values;
+    const envs = (v['envs']?.['value']?.selected_options ?? []).map((o) => o.value);
+    const access = v['access']?.['value']?.selected_option?.value === 'readwrite' ? 'readwrite' : 'readonly';
+    const via = (v['via']?.['value']?.selected_option?.value ?? 'vpn') as 'vpn' | 'tgw' | 'allowlist';
+    const ips = (v['ips']?.['value']?.value ?? '').split(',').map((ip) => ip.trim()).filter(Boolean);
+    const reason = v['reason']?.['value']?.value ?? '';
+    try {
+      const { requests, supportText } = await deps.permanent.requestPermanent({ envs, requester: user, access, via, ips, reason });
+      await ack();
+      const dm = await client.conversations.open({ users: user });
+      if (dm.channel?.id) {
+        await client.chat.postEphemeral({
+          channel: dm.channel.id,
+          user,
+          ...textMessage(
+            `Permanent user request${requests.length > 1 ? 's' : ''} ${requests.map((r) => `\`${r.id}\` (${r.env})`).join(', ')} sent to the permanent-user approvers. ` +
+              `The bot cannot change the network: open an OutSystems support case with this text.\n\`\`\`${supportText}\`\`\``,
+          ),
+        });
+      }
+    } catch (err) {
+      if (isAppError(err) && err.code !== 'internal') {
+        const field = /IP|allowlist/i.test(err.message) ? 'ips' : /reason/i.test(err.message) ? 'reason' : /tunnel|--via/i.test(err.message) ? 'via' : 'envs';
+        await ack({ response_action: 'errors', errors: { [field]: err.message.slice(0, 300) } });
+        return;
+      }
+      await ack();
+      const reply = errorReply(err, deps.log, { user, view: 'permanent' });
+      const dm = await client.conversations.open({ users: user });
+      if (dm.channel?.id) await client.chat.postEphemeral({ channel: dm.channel.id, user, ...reply });
+    }
+  });
+}
