@@ -9,6 +9,7 @@ import { parseEnvironmentsFile, type Config, type LoadedEnvironment } from '../.
 import { createSlackDriver, type SlackDriver } from '../../src/console/slack-driver.js';
 import { startFakeSlack, type FakeSlack, type SlackCall } from '../../src/console/fake-slack.js';
 import { dryRunExecutor, type DryRunExecutor, type DryRunResponder } from '../../src/dialects/executor.js';
+import type { RevocationSettings } from '../../src/access/revocation.js';
 import { createLogger } from '../../src/log.js';
 
 export const USERS = {
@@ -66,6 +67,8 @@ export interface Harness {
   bot: Bot;
   fake: FakeSlack;
   slack: SlackDriver;
+  /** Where Slack would send requests: the bot's /slack/events. */
+  eventsUrl: string;
   dir: string;
   logs: string[];
   executors: Map<string, DryRunExecutor>;
@@ -103,6 +106,9 @@ export interface HarnessOptions {
   extraEnvironments?: string;
   /** Start the operations server on a free port (bot.opsPort). */
   ops?: boolean;
+  /** Web API retries of the bot's WebClient; 0 by default, so faults show at once. */
+  slackRetries?: number;
+  revocation?: Partial<RevocationSettings>;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -110,6 +116,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const fake = await startFakeSlack();
   fake.users.set(USERS.requester, { id: USERS.requester, name: 'maria', realName: 'Maria Silva', displayName: 'Maria Silva' });
   fake.users.set(USERS.approver, { id: USERS.approver, name: 'ana', displayName: 'Ana Approver' });
+  fake.users.set(USERS.groupApprover, { id: USERS.groupApprover, name: 'gil', displayName: 'Gil Group' });
   fake.users.set(USERS.ltAdmin, { id: USERS.ltAdmin, name: 'lt', displayName: 'Luis Admin' });
   fake.users.set(USERS.onCall, { id: USERS.onCall, name: 'oc', displayName: 'Olga OnCall' });
   fake.users.set(USERS.other, { id: USERS.other, name: 'otto', displayName: 'Otto Other' });
@@ -134,7 +141,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     log: createLogger({ level: 'debug', destination }),
     clock,
     host: '127.0.0.1',
-    slackRetries: 0,
+    slackRetries: options.slackRetries ?? 0,
+    ...(options.revocation ? { revocation: options.revocation } : {}),
     ...(options.ops ? { ops: { port: 0, host: '127.0.0.1' } } : {}),
     executorFor: (env) => {
       const executor = dryRunExecutor((statement) => (responders.get(env.name) ?? (() => []))(statement));
@@ -142,11 +150,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return executor;
     },
   });
-  const slack = createSlackDriver({ eventsUrl: `http://127.0.0.1:${bot.port}/slack/events`, signingSecret: SIGNING_SECRET, fake });
+  const eventsUrl = `http://127.0.0.1:${bot.port}/slack/events`;
+  const slack = createSlackDriver({ eventsUrl, signingSecret: SIGNING_SECRET, fake });
   return {
     bot,
     fake,
     slack,
+    eventsUrl,
     dir,
     logs,
     executors,

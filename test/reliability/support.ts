@@ -1,17 +1,12 @@
 // The e2e harness's setup with the knobs reliability tests need: Web API retries, shortened revocation
 // retries, more environments, and a driver signing for another workspace. Helpers to read what came back.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { startBot, type Bot } from '../../src/app.js';
+import type { Bot } from '../../src/app.js';
 import type { RevocationSettings } from '../../src/access/revocation.js';
 import { createSlackDriver, type SlackDriver } from '../../src/console/slack-driver.js';
-import { startFakeSlack, type FakeSlack, type SlackCall } from '../../src/console/fake-slack.js';
-import { dryRunExecutor, type DryRunExecutor, type DryRunResponder } from '../../src/dialects/executor.js';
+import type { FakeSlack, SlackCall } from '../../src/console/fake-slack.js';
+import type { DryRunExecutor, DryRunResponder } from '../../src/dialects/executor.js';
 import type { Statement } from '../../src/dialects/statement.js';
-import { createLogger } from '../../src/log.js';
-import { APPROVALS, callText, loadTestConfig, SIGNING_SECRET, USERS } from '../e2e/harness.js';
+import { APPROVALS, callText, SIGNING_SECRET, startHarness, USERS } from '../e2e/harness.js';
 
 export { APPROVALS, callText, USERS };
 export const REMINDERS = 'C0REMINDERS';
@@ -54,60 +49,14 @@ export interface ReliabilityHarness {
 }
 
 export async function startReliabilityHarness(options: ReliabilityHarnessOptions = {}): Promise<ReliabilityHarness> {
-  const dir = mkdtempSync(join(tmpdir(), 'dbaccess-reliability-'));
-  const fake = await startFakeSlack({ teamId: HOME_TEAM });
-  fake.users.set(USERS.requester, { id: USERS.requester, name: 'maria', realName: 'Maria Silva', displayName: 'Maria Silva' });
-  fake.users.set(USERS.approver, { id: USERS.approver, name: 'ana', displayName: 'Ana Approver' });
-  fake.users.set(USERS.groupApprover, { id: USERS.groupApprover, name: 'gil', displayName: 'Gil Group' });
-  fake.users.set(USERS.ltAdmin, { id: USERS.ltAdmin, name: 'lt', displayName: 'Luis Admin' });
-  fake.users.set(USERS.onCall, { id: USERS.onCall, name: 'oc', displayName: 'Olga OnCall' });
-  fake.users.set(USERS.other, { id: USERS.other, name: 'otto', displayName: 'Otto Other' });
-  fake.usergroups.set('S0DBAS', [USERS.groupApprover]);
-  const logs: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      logs.push(String(chunk));
-      done();
-    },
-  });
-  const executors = new Map<string, DryRunExecutor>();
-  const responders = new Map<string, DryRunResponder>();
-  let now = Date.UTC(2026, 10, 22, 9, 0, 0);
-  const clock = { now: () => now, advance: (ms: number) => void (now += ms) };
-  const config = loadTestConfig(join(dir, 'state', 'dbaccess.sqlite'), options.extraEnvironments);
-  const bot = await startBot({
-    config,
-    slack: { port: 0, apiUrl: fake.apiUrl, socketMode: false, secrets: () => ({ botToken: 'xoxb-test', signingSecret: SIGNING_SECRET, appToken: undefined }) },
-    log: createLogger({ level: 'debug', destination }),
-    clock,
-    host: '127.0.0.1',
-    slackRetries: options.slackRetries ?? 0,
-    ...(options.revocation ? { revocation: options.revocation } : {}),
-    executorFor: (env) => {
-      const executor = dryRunExecutor((statement) => (responders.get(env.name) ?? (() => []))(statement));
-      executors.set(env.name, executor);
-      return executor;
-    },
-  });
+  const h = await startHarness(options);
   // Bolt verifies the token at start; a stop while that call is in flight leaves an unhandled rejection.
-  await fake.waitFor((c) => c.method === 'auth.test', 2000);
+  await h.fake.waitFor((c) => c.method === 'auth.test', 2000);
   await sleep(10);
-  const eventsUrl = `http://127.0.0.1:${bot.port}/slack/events`;
   return {
-    bot,
-    fake,
-    slack: createSlackDriver({ eventsUrl, signingSecret: SIGNING_SECRET, fake, teamId: HOME_TEAM }),
-    foreign: createSlackDriver({ eventsUrl, signingSecret: SIGNING_SECRET, fake, teamId: FOREIGN_TEAM }),
-    logs,
-    executors,
-    respond: (env, responder) => void responders.set(env, responder),
-    statements: () => [...executors.entries()].flatMap(([env, e]) => e.statements.map((statement) => ({ env, statement }))),
-    clock,
-    async stop() {
-      await bot.stop();
-      await fake.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    ...h,
+    foreign: createSlackDriver({ eventsUrl: h.eventsUrl, signingSecret: SIGNING_SECRET, fake: h.fake, teamId: FOREIGN_TEAM }),
+    statements: () => [...h.executors.entries()].flatMap(([env, e]) => e.statements.map((statement) => ({ env, statement }))),
   };
 }
 
