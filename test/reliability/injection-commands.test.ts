@@ -7,9 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DialectName } from '../../src/dialects/dialect.js';
 import { renderStatement } from '../../src/dialects/render.js';
-import type { StatementKind } from '../../src/dialects/statement.js';
 import { escapeText } from '../../src/slack/blocks.js';
-import { parsePlsql, parseTsql, type ParseResult } from '../support/grammar.js';
+import { parsePlsql, parseTsql } from '../support/grammar.js';
+import { EXPECTED_KIND, GAPS, expectOne } from '../support/statement-expectations.js';
 import { after, APPROVALS, AZURE_ENVIRONMENT, callText, command, isApprovalPost, replyTo, requestIdOf, startReliabilityHarness, USERS, type ReliabilityHarness } from './support.js';
 
 let h: ReliabilityHarness;
@@ -327,63 +327,6 @@ describe('Slack display names, which become database usernames', () => {
 });
 
 // ——— The second wall, over everything the databases received ———
-
-const EXPECTED_KIND: Record<'tsql' | 'plsql', Record<StatementKind, string>> = {
-  tsql: {
-    'create login': 'create_login_sql_server',
-    'create user': 'create_user',
-    grant: 'security_statement',
-    'block login': 'alter_login_azure_sql',
-    'kill session': 'kill_statement',
-    'drop user': 'drop_user',
-    'drop login': 'drop_login',
-    'set password': 'alter_login_azure_sql',
-    query: 'select_statement',
-  },
-  plsql: {
-    'create login': 'create_user',
-    'create user': 'create_user',
-    grant: 'grant_statement',
-    'block login': 'alter_user',
-    'kill session': 'alter_system',
-    'drop user': 'drop_user',
-    'drop login': 'drop_user',
-    'set password': 'alter_user',
-    query: 'select_statement',
-  },
-};
-
-/** The known gaps of the grammars (test/dialects/grammar-coverage.test.ts), each with the check that replaces it. */
-const GAPS: Array<{ matches: (sql: string, dialect: DialectName) => boolean; error: RegExp; instead: (sql: string) => void }> = [
-  {
-    matches: (sql, d) => d !== 'oracle' && /^GRANT [A-Z]+(, [A-Z]+)+ ON /.test(sql),
-    error: /mismatched input ','/,
-    instead: (sql) => {
-      const [, list, rest] = /^GRANT (.+?) ON (.*)$/.exec(sql)!;
-      for (const permission of list!.split(', ')) expectOne(parseTsql(`GRANT ${permission} ON ${rest}`), 'security_statement');
-    },
-  },
-  {
-    matches: (sql, d) => d === 'azuresql' && sql.startsWith('DENY CONNECT TO '),
-    error: /extraneous input 'DENY'/,
-    instead: (sql) => expectOne(parseTsql(sql.replace(/^DENY/, 'GRANT')), 'security_statement'),
-  },
-  {
-    matches: (sql, d) => d === 'azuresql' && /^ALTER USER .* WITH PASSWORD = /.test(sql),
-    error: /OLD_PASSWORD/,
-    instead: (sql) => expectOne(parseTsql(`${sql} OLD_PASSWORD = N'unused-Old1'`), 'alter_user'),
-  },
-  {
-    matches: (sql, d) => d === 'oracle' && sql.startsWith('ALTER SYSTEM KILL SESSION'),
-    error: /no viable alternative at input 'ALTER SYSTEM'/,
-    instead: (sql) => expect(sql).toMatch(/^ALTER SYSTEM KILL SESSION '\d+,\d+,@\d+' IMMEDIATE$/),
-  },
-];
-
-function expectOne(result: ParseResult, kind: string): void {
-  expect(result.errors).toEqual([]);
-  expect(result.statements).toEqual([kind]);
-}
 
 /** The text with every quoted literal and quoted identifier taken out (doubled quotes stay inside). */
 function outsideQuotes(sql: string, family: 'tsql' | 'plsql'): string {
