@@ -153,7 +153,8 @@ export interface ObservedResponse {
  * counted, whichever client made it: Bolt hands listeners other WebClient instances than `app.client`,
  * but all of them are built from the same clientOptions. Slack answers HTTP 200 with `ok: false` for
  * most errors, so the body is read (a copy: the WebClient reads the original); only its `error` field
- * is used, never the rest.
+ * is used, never the rest. Bolt's respond() posts through the same fetch: those are counted under
+ * `response_url` (never the URL's last segment, which is a per-message token) by their HTTP status.
  */
 export function instrumentSlackFetch<Init, Res extends ObservedResponse>(
   inner: (url: string | URL, init?: Init) => Promise<Res>,
@@ -173,7 +174,7 @@ export function instrumentSlackFetch<Init, Res extends ObservedResponse>(
       metrics.slackError(method, 'ratelimited');
     } else if (response.status !== 200) {
       metrics.slackError(method, `http_${response.status}`);
-    } else if (response.headers.get('content-type')?.includes('application/json')) {
+    } else if (method !== RESPONSE_URL && response.headers.get('content-type')?.includes('application/json')) {
       const body = await response
         .clone()
         .json()
@@ -184,9 +185,14 @@ export function instrumentSlackFetch<Init, Res extends ObservedResponse>(
   };
 }
 
+const RESPONSE_URL = 'response_url';
+
+/** The Web API method (the segment after /api/), or `response_url` for any other URL. */
 function slackMethodOf(url: string | URL): string {
-  const path = typeof url === 'string' ? url.split('?')[0] ?? '' : url.pathname;
-  return path.slice(path.lastIndexOf('/') + 1) || 'unknown';
+  const path = typeof url === 'string' ? (url.split('?')[0] ?? '') : url.pathname;
+  const api = path.lastIndexOf('/api/');
+  if (api < 0) return RESPONSE_URL;
+  return path.slice(api + '/api/'.length) || 'unknown';
 }
 
 function isSlackFailure(body: unknown): body is { ok: false; error?: unknown } {

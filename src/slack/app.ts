@@ -6,6 +6,7 @@ import type { SlackSettings } from '../config.js';
 import type { Logger } from '../log.js';
 import { instrumentSlackFetch, type Metrics } from '../ops/metrics.js';
 import type { SlackDeps } from './deps.js';
+import { slackFetch } from './slack-fetch.js';
 import { registerAppHome } from './listeners/app-home.js';
 import { registerApprovalActions } from './listeners/approvals.js';
 import { registerCredentialActions } from './listeners/credentials.js';
@@ -14,6 +15,11 @@ import { registerExpiryActions } from './listeners/expiry-actions.js';
 import { registerInteropCommand } from './listeners/interop-command.js';
 import { registerPermanentModal, registerRequestModal } from './listeners/request-modal.js';
 import { registerRotationActions } from './listeners/rotation-actions.js';
+
+/** The WebClient's own default. */
+const SLACK_API_URL = 'https://slack.com/api/';
+/** A reply to a response_url that Slack has not answered by then is given up (and the failure logged). */
+const RESPONSE_URL_TIMEOUT_MS = 10_000;
 
 export interface SlackApp {
   app: App;
@@ -50,21 +56,28 @@ export interface SlackAppOptions {
   metrics?: Pick<Metrics, 'slackError'>;
 }
 
+/**
+ * Listeners use no conversation context, so Bolt's conversation store is off (`convoStore: false`):
+ * it would look every request up in a memory map before any listener runs.
+ */
 export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): SlackApp {
   const { settings } = options;
   const secrets = settings.secrets();
   const logger = boltLogger(deps.log);
+  const webApiUrl = settings.apiUrl ?? SLACK_API_URL;
+  const fetch = slackFetch(globalThis.fetch, { webApiUrl, timeoutMs: RESPONSE_URL_TIMEOUT_MS });
   const clientOptions = {
-    ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
+    slackApiUrl: webApiUrl,
     retryConfig: { retries: options.retries ?? 3, factor: 2, minTimeout: 500, maxTimeout: 5000 },
-    ...(options.metrics ? { fetch: instrumentSlackFetch(globalThis.fetch, options.metrics) } : {}),
+    fetch: options.metrics ? instrumentSlackFetch(fetch, options.metrics) : fetch,
   };
   const app = settings.socketMode
-    ? new App({ token: secrets.botToken, appToken: secrets.appToken, socketMode: true, logger, clientOptions })
+    ? new App({ token: secrets.botToken, appToken: secrets.appToken, socketMode: true, logger, clientOptions, convoStore: false })
     : new App({
         token: secrets.botToken,
         logger,
         clientOptions,
+        convoStore: false,
         receiver: new HTTPReceiver({ signingSecret: secrets.signingSecret, endpoints: '/slack/events', logger, processBeforeResponse: false }),
       });
 

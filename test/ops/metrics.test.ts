@@ -158,6 +158,22 @@ describe('instrumentSlackFetch', () => {
     expect(text).not.toMatch(/^dbaccess_slack_api_errors_total\{/m);
   });
 
+  it("counts a failed reply to a response_url under response_url, never under the URL's own token", async () => {
+    slack = await startFakeSlack();
+    const metrics = createMetrics({ countByState: () => ({}), defaultMetrics: false });
+    const fetch = instrumentSlackFetch(globalThis.fetch, metrics);
+    const responseUrl = slack.newResponseUrl();
+    slack.fail('response_url', { status: 500 });
+
+    const failed = await fetch(responseUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"text":"x"}' });
+    const delivered = await fetch(responseUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"text":"y"}' });
+    const text = await metrics.text();
+
+    expect([failed.status, delivered.status]).toEqual([500, 200]);
+    expect(sample(text, 'dbaccess_slack_api_errors_total{method="response_url",code="http_500"}')).toBe(1);
+    expect(text).not.toContain(responseUrl.slice(responseUrl.lastIndexOf('/') + 1));
+  });
+
   it('counts a request that gets no answer at all as request_error', async () => {
     const { metrics, client } = await clientWithMetrics('http://127.0.0.1:1/api/');
 
