@@ -15,6 +15,7 @@ import { registerExpiryActions } from './listeners/expiry-actions.js';
 import { registerInteropCommand } from './listeners/interop-command.js';
 import { registerPermanentModal, registerRequestModal } from './listeners/request-modal.js';
 import { registerRotationActions } from './listeners/rotation-actions.js';
+import { routeListeners } from './router.js';
 
 /** The WebClient's own default. */
 const SLACK_API_URL = 'https://slack.com/api/';
@@ -103,15 +104,16 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
     await next();
   });
 
-  registerDbuserCommand(app, deps);
-  registerApprovalActions(app, deps);
-  registerCredentialActions(app, deps);
-  registerRequestModal(app, deps);
-  registerPermanentModal(app, deps);
-  registerInteropCommand(app, deps);
-  registerExpiryActions(app, deps);
-  registerRotationActions(app, deps);
-  registerAppHome(app, deps);
+  const listeners = routeListeners(app, deps.log);
+  registerDbuserCommand(listeners, deps);
+  registerApprovalActions(listeners, deps);
+  registerCredentialActions(listeners, deps);
+  registerRequestModal(listeners, deps);
+  registerPermanentModal(listeners, deps);
+  registerInteropCommand(listeners, deps);
+  registerExpiryActions(listeners, deps);
+  registerRotationActions(listeners, deps);
+  registerAppHome(listeners, deps);
   app.error(async (error) => {
     deps.log.error({ err: error }, 'unhandled error in a Slack listener');
   });

@@ -1,10 +1,11 @@
 // Answering a button click: through its response_url when it came from a message, or, from App Home
 // or a modal (which have none), as an ephemeral message in the clicker's DM with the bot.
-import type { App, BlockButtonAction, RespondFn } from '@slack/bolt';
+import type { RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../log.js';
 import { textMessage, type SlackMessage } from './blocks.js';
 import { errorReply } from './replies.js';
+import type { Listeners } from './router.js';
 
 export type ClickReply = (message: SlackMessage & { replace_original?: boolean }) => Promise<void>;
 
@@ -26,7 +27,7 @@ export function clickReply(args: { body: { user: { id: string }; response_url?: 
  * when nothing changed (already decided) or why they may not.
  */
 export function registerDecisionButtons(
-  app: App,
+  listeners: Listeners,
   log: Logger,
   ids: { approve: string; deny: string },
   what: string,
@@ -36,7 +37,7 @@ export function registerDecisionButtons(
     [ids.approve, 'approve'],
     [ids.deny, 'deny'],
   ] as const) {
-    app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond, client }) => {
+    listeners.action(actionId, async ({ ack, body, action, respond, client }) => {
       await ack();
       const reply = clickReply({ body, respond, client });
       const user = body.user.id;

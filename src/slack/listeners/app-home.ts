@@ -1,11 +1,11 @@
 // App Home: published when someone opens the bot's Home tab.
-import type { App } from '@slack/bolt';
 import { OPEN_STATES } from '../../store/requests.js';
 import { homeView } from '../blocks.js';
 import type { SlackDeps } from '../deps.js';
+import type { Listeners } from '../router.js';
 
-export function registerAppHome(app: App, deps: SlackDeps): void {
-  app.event('app_home_opened', async ({ event, client }) => {
+export function registerAppHome(listeners: Listeners, deps: SlackDeps): void {
+  listeners.event('app_home_opened', async ({ event, client }) => {
     if (event.tab !== 'home') return;
     const user = event.user;
     const mine = deps.store.requests.listByRequester(user, OPEN_STATES);

@@ -1,11 +1,11 @@
 // Approve / Deny on the approval message; Deny asks for an optional reason in a modal.
-import type { App, BlockButtonAction } from '@slack/bolt';
 import { ACTIONS, VIEWS, denyModal, textMessage } from '../blocks.js';
 import { clickReply } from '../click-reply.js';
 import type { SlackDeps } from '../deps.js';
 import { errorReply } from '../replies.js';
+import type { Listeners } from '../router.js';
 
-export function registerApprovalActions(app: App, deps: SlackDeps): void {
+export function registerApprovalActions(listeners: Listeners, deps: SlackDeps): void {
   const { log } = deps;
 
   /** Tells the clicker, and only them, why nothing happened. */
@@ -13,7 +13,7 @@ export function registerApprovalActions(app: App, deps: SlackDeps): void {
     return `Nothing changed: this request is already ${state}${by ? ` (by <@${by}>)` : ''}.`;
   }
 
-  app.action<BlockButtonAction>(ACTIONS.approve, async ({ ack, body, action, respond, client }) => {
+  listeners.action(ACTIONS.approve, async ({ ack, body, action, respond, client }) => {
     await ack();
     const reply = clickReply({ body, respond, client });
     const user = body.user.id;
@@ -29,7 +29,7 @@ export function registerApprovalActions(app: App, deps: SlackDeps): void {
     }
   });
 
-  app.action<BlockButtonAction>(ACTIONS.deny, async ({ ack, body, action, respond, client }) => {
+  listeners.action(ACTIONS.deny, async ({ ack, body, action, respond, client }) => {
     await ack();
     const reply = clickReply({ body, respond, client });
     const user = body.user.id;
@@ -46,7 +46,7 @@ export function registerApprovalActions(app: App, deps: SlackDeps): void {
     }
   });
 
-  app.view(VIEWS.denyReason, async ({ ack, body, view, client }) => {
+  listeners.view(VIEWS.denyReason, async ({ ack, body, view, client }) => {
     await ack();
     const user = body.user.id;
     const requestId = view.private_metadata;

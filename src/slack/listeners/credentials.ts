@@ -1,14 +1,14 @@
 // New password and Delete now, on the requester's own messages.
-import type { App, BlockButtonAction } from '@slack/bolt';
 import { ACTIONS, credentialsMessage, textMessage } from '../blocks.js';
 import { clickReply } from '../click-reply.js';
 import type { SlackDeps } from '../deps.js';
 import { errorReply } from '../replies.js';
+import type { Listeners } from '../router.js';
 
-export function registerCredentialActions(app: App, deps: SlackDeps): void {
+export function registerCredentialActions(listeners: Listeners, deps: SlackDeps): void {
   const { log } = deps;
 
-  app.action<BlockButtonAction>(ACTIONS.rotate, async ({ ack, body, action, respond, client }) => {
+  listeners.action(ACTIONS.rotate, async ({ ack, body, action, respond, client }) => {
     await ack();
     const reply = clickReply({ body, respond, client });
     const user = body.user.id;
@@ -22,7 +22,7 @@ export function registerCredentialActions(app: App, deps: SlackDeps): void {
     }
   });
 
-  app.action<BlockButtonAction>(ACTIONS.remove, async ({ ack, body, action, respond, client }) => {
+  listeners.action(ACTIONS.remove, async ({ ack, body, action, respond, client }) => {
     await ack();
     const reply = clickReply({ body, respond, client });
     const user = body.user.id;

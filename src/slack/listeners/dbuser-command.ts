@@ -1,15 +1,15 @@
 // /dbuser: acknowledged at once, then parsed, run through the use cases, and answered ephemerally.
-import type { App } from '@slack/bolt';
 import { auditCsv, auditLine } from '../../access/audit-report.js';
 import { parseDbuser } from '../../commands/dbuser.js';
 import { formatDuration } from '../../duration.js';
 import { helpMessage, listMessage, detailsMessage, permanentModal, requestModal, textMessage } from '../blocks.js';
 import { errorReply } from '../replies.js';
 import type { SlackDeps } from '../deps.js';
+import type { Listeners } from '../router.js';
 
-export function registerDbuserCommand(app: App, deps: SlackDeps): void {
+export function registerDbuserCommand(listeners: Listeners, deps: SlackDeps): void {
   const { config, log } = deps;
-  app.command('/dbuser', async ({ command, ack, respond, client }) => {
+  listeners.command('/dbuser', async ({ command, ack, respond, client }) => {
     await ack();
     const user = command.user_id;
     try {

@@ -1,9 +1,9 @@
 // Extend and Revoke now (on reminders), Retry (on revoke-failed alerts), Drop (on orphan reports).
-import type { App, BlockButtonAction } from '@slack/bolt';
 import { ACTIONS, slackDate, textMessage } from '../blocks.js';
 import { clickReply } from '../click-reply.js';
 import type { SlackDeps } from '../deps.js';
 import { errorReply } from '../replies.js';
+import type { Listeners } from '../router.js';
 
 const OUTCOME: Record<string, string> = {
   revoked: 'was revoked',
@@ -12,10 +12,10 @@ const OUTCOME: Record<string, string> = {
   skipped: 'was already handled by someone else',
 };
 
-export function registerExpiryActions(app: App, deps: SlackDeps): void {
+export function registerExpiryActions(listeners: Listeners, deps: SlackDeps): void {
   const { log } = deps;
 
-  app.action<BlockButtonAction>(ACTIONS.extend, async ({ ack, body, action, respond, client }) => {
+  listeners.action(ACTIONS.extend, async ({ ack, body, action, respond, client }) => {
     await ack();
     const reply = clickReply({ body, respond, client });
     const user = body.user.id;
@@ -28,7 +28,7 @@ export function registerExpiryActions(app: App, deps: SlackDeps): void {
   });
 
   for (const actionId of [ACTIONS.revokeNow, ACTIONS.retry]) {
-    app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond, client }) => {
+    listeners.action(actionId, async ({ ack, body, action, respond, client }) => {
       await ack();
       const reply = clickReply({ body, respond, client });
       const user = body.user.id;
@@ -41,7 +41,7 @@ export function registerExpiryActions(app: App, deps: SlackDeps): void {
     });
   }
 
-  app.action<BlockButtonAction>(ACTIONS.dropOrphan, async ({ ack, body, action, respond, client }) => {
+  listeners.action(ACTIONS.dropOrphan, async ({ ack, body, action, respond, client }) => {
     await ack();
     const reply = clickReply({ body, respond, client });
     const user = body.user.id;

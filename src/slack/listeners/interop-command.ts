@@ -1,16 +1,16 @@
 // /interop: acknowledged at once, then parsed, run through the interop use cases, answered ephemerally;
 // Approve / Deny on interop approval messages.
-import type { App } from '@slack/bolt';
 import { interopUsage, parseInterop } from '../../commands/interop.js';
 import { ACTIONS, textMessage } from '../blocks.js';
 import { registerDecisionButtons } from '../click-reply.js';
 import type { SlackDeps } from '../deps.js';
 import { errorReply } from '../replies.js';
+import type { Listeners } from '../router.js';
 
-export function registerInteropCommand(app: App, deps: SlackDeps): void {
+export function registerInteropCommand(listeners: Listeners, deps: SlackDeps): void {
   const { log } = deps;
 
-  app.command('/interop', async ({ command, ack, respond }) => {
+  listeners.command('/interop', async ({ command, ack, respond }) => {
     await ack();
     const user = command.user_id;
     try {
@@ -64,7 +64,7 @@ export function registerInteropCommand(app: App, deps: SlackDeps): void {
     }
   });
 
-  registerDecisionButtons(app, log, { approve: ACTIONS.interopApprove, deny: ACTIONS.interopDeny }, 'interop request', ({ id, actor, decision }) =>
+  registerDecisionButtons(listeners, log, { approve: ACTIONS.interopApprove, deny: ACTIONS.interopDeny }, 'interop request', ({ id, actor, decision }) =>
     deps.interop.decide({ actionId: id, actor, decision }),
   );
 }

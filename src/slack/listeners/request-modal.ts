@@ -1,10 +1,10 @@
 // The form behind a bare `/dbuser request`: checked before it closes, so mistakes show next to their field.
-import type { App } from '@slack/bolt';
 import { parseDuration } from '../../duration.js';
 import { AppError, isAppError } from '../../errors.js';
 import { VIEWS, textMessage } from '../blocks.js';
 import type { SlackDeps } from '../deps.js';
 import { errorReply } from '../replies.js';
+import type { Listeners } from '../router.js';
 
 /** Which form field an error belongs to, from what it says. */
 function fieldOf(err: AppError): 'env' | 'duration' | 'reason' | 'password' {
@@ -14,10 +14,10 @@ function fieldOf(err: AppError): 'env' | 'duration' | 'reason' | 'password' {
   return 'env';
 }
 
-export function registerRequestModal(app: App, deps: SlackDeps): void {
+export function registerRequestModal(listeners: Listeners, deps: SlackDeps): void {
   const { log } = deps;
 
-  app.view(VIEWS.request, async ({ ack, body, view, client }) => {
+  listeners.view(VIEWS.request, async ({ ack, body, view, client }) => {
     const user = body.user.id;
     const values = view.state.values;
     const env = values['env']?.['value']?.selected_option?.value ?? '';
@@ -60,8 +60,8 @@ export function registerRequestModal(app: App, deps: SlackDeps): void {
 }
 
 /** The form behind a bare `/dbuser permanent`: refusals shown next to their field; the support text comes by DM. */
-export function registerPermanentModal(app: App, deps: SlackDeps): void {
-  app.view(VIEWS.permanent, async ({ ack, body, view, client }) => {
+export function registerPermanentModal(listeners: Listeners, deps: SlackDeps): void {
+  listeners.view(VIEWS.permanent, async ({ ack, body, view, client }) => {
     const user = body.user.id;
     const v = view.state.values;
     const envs = (v['envs']?.['value']?.selected_options ?? []).map((o) => o.value);
