@@ -7,6 +7,8 @@ export interface SlackCall {
   args: Record<string, unknown>;
   token: string | undefined;
   at: number;
+  /** 'ack': a message the app returned in its acknowledgement, shown by Slack like a response_url post. */
+  via?: 'ack';
 }
 
 export interface FakeUser {
@@ -31,6 +33,11 @@ export interface FakeSlack {
   calls: SlackCall[];
   /** A fresh response_url on this fake; posts to it are recorded as method 'response_url' with args = { responseUrl, ...body }. */
   newResponseUrl(): string;
+  /**
+   * A message the app returned in the HTTP response to a slash command: Slack shows it exactly as a post to
+   * that command's response_url, so it is recorded as one (method 'response_url'), marked `via: 'ack'`.
+   */
+  acknowledgedWith(responseUrl: string, message: Record<string, unknown>): void;
   users: Map<string, FakeUser>;
   /** user-group id → member user ids, served by usergroups.users.list */
   usergroups: Map<string, string[]>;
@@ -310,6 +317,9 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
       const url = `${origin}/response/${teamId}/${next()}/${randomToken()}`;
       responseUrls.add(url);
       return url;
+    },
+    acknowledgedWith(responseUrl, message) {
+      record({ method: 'response_url', args: { responseUrl, ...message }, token: undefined, at: Date.now(), via: 'ack' });
     },
     fail(method, fault, times = 1) {
       const queue = faults.get(method) ?? [];

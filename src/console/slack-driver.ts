@@ -67,6 +67,10 @@ const apiAppId = 'A0FAKEAPP1';
 const defaultChannel = 'C0CONSOLE1';
 
 /** `v0=` + hex HMAC-SHA256 of `v0:{timestamp}:{body}` with the signing secret. */
+function isMessage(json: unknown): json is Record<string, unknown> {
+  return typeof json === 'object' && json !== null && !Array.isArray(json) && ('text' in json || 'blocks' in json);
+}
+
 export function signature(signingSecret: string, timestamp: number, body: string): string {
   return `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
 }
@@ -137,6 +141,8 @@ export function createSlackDriver(options: DriverOptions): SlackDriver {
         trigger_id: trigger,
       });
       const response = await post(form.toString(), 'application/x-www-form-urlencoded');
+      // A message in the acknowledgement is what Slack shows in reply to the command.
+      if (response.status === 200 && isMessage(response.json)) fake.acknowledgedWith(responseUrl, response.json);
       return { ...response, responseUrl, triggerId: trigger };
     },
 

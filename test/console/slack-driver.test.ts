@@ -252,6 +252,19 @@ describe('against a Bolt App with the HTTP receiver', () => {
     expect(call.token).toBe('xoxb-test');
   });
 
+  it("shows a message returned in a command's acknowledgement as Slack does: as a reply on its response_url, marked via ack", async () => {
+    app.command('/dbaccess', async ({ command, ack }) => {
+      await ack({ text: `inline: ${command.text}` });
+    });
+
+    const response = await driver.slashCommand({ user: 'U0ALICE', command: '/dbaccess', text: 'help' });
+
+    expect(response.json).toEqual({ text: 'inline: help' });
+    expect(fake.calls.filter((c) => c.method === 'response_url')).toEqual([
+      { method: 'response_url', args: { responseUrl: response.responseUrl, text: 'inline: help' }, token: undefined, at: expect.any(Number), via: 'ack' },
+    ]);
+  });
+
   it('delivers a slash command to app.command, and respond() posts to the response_url', async () => {
     app.command('/dbaccess', async ({ command, ack, respond }) => {
       await ack();

@@ -1,23 +1,47 @@
-// /dbuser: acknowledged at once, then parsed, run through the use cases, and answered ephemerally.
+// /dbuser: parsed, acknowledged at once (with the answer itself when it is ready), then run through the
+// use cases and answered ephemerally.
 import { auditCsv, auditLine } from '../../access/audit-report.js';
-import { parseDbuser } from '../../commands/dbuser.js';
+import { parseDbuser, type DbuserCommand } from '../../commands/dbuser.js';
 import { formatDuration } from '../../duration.js';
-import { helpMessage, listMessage, detailsMessage, permanentModal, requestModal, textMessage } from '../blocks.js';
+import { helpMessage, listMessage, detailsMessage, permanentModal, requestModal, textMessage, type SlackMessage } from '../blocks.js';
 import { errorReply } from '../replies.js';
 import type { SlackDeps } from '../deps.js';
 import type { Listeners } from '../router.js';
 
+/** The subcommands answered inside the acknowledgement. */
+type Immediate = Extract<DbuserCommand, { action: 'help' | 'details' }>;
+
 export function registerDbuserCommand(listeners: Listeners, deps: SlackDeps): void {
   const { config, log } = deps;
-  listeners.command('/dbuser', async ({ command, ack, respond, client }) => {
-    await ack();
-    const user = command.user_id;
+
+  /**
+   * Usage errors, help and connection details need nothing but this process's memory and SQLite, so
+   * they go back in the acknowledgement itself: Slack shows that body to the user exactly as it shows a
+   * response_url reply, without a second request (and without the CPU of one, on the loop that must
+   * acknowledge the next command within 3 s). Everything else is acknowledged first and answered after.
+   */
+  function answerAtOnce(text: string, user: string): { reply: SlackMessage } | { parsed: Exclude<DbuserCommand, Immediate> } {
     try {
-      const parsed = parseDbuser(command.text ?? '');
+      const parsed = parseDbuser(text);
+      if (parsed.action === 'help') return { reply: helpMessage() };
+      if (parsed.action === 'details') return { reply: detailsMessage(deps.access.details({ env: parsed.env, user })) };
+      return { parsed };
+    } catch (err) {
+      return { reply: errorReply(err, log, { user, command: 'dbuser' }) };
+    }
+  }
+
+  listeners.command('/dbuser', async ({ command, ack, respond, client }) => {
+    const user = command.user_id;
+    const answer = answerAtOnce(command.text ?? '', user);
+    if ('reply' in answer) {
+      await ack(answer.reply);
+      return;
+    }
+    await ack();
+    const { parsed } = answer;
+    try {
       switch (parsed.action) {
-        case 'help':
-          await respond(helpMessage());
-          return;
         case 'permanent-modal':
           await client.views.open({ trigger_id: command.trigger_id, view: permanentModal(config.environments) as never });
           return;
@@ -41,9 +65,6 @@ export function registerDbuserCommand(listeners: Listeners, deps: SlackDeps): vo
           await deps.access.provision(request.id);
           return;
         }
-        case 'details':
-          await respond(detailsMessage(deps.access.details({ env: parsed.env, user })));
-          return;
         case 'delete': {
           const done = await deps.access.remove({ env: parsed.env, user });
           await respond(textMessage(done.state === 'revoked' ? `Your user \`${done.username}\` in *${done.env}* was revoked.` : `Your request in *${done.env}* was withdrawn.`));
