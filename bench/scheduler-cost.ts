@@ -52,7 +52,7 @@ const deps = {
     return db;
   },
   notifier,
-  directory: { displayName: async (user: string) => user, groupMembers: async () => [] },
+  directory: { displayName: async (user: string) => user, groupMembers: async () => [], knownGroupMembers: () => [] },
   clock: systemClock,
   log: createLogger({ level: 'warn' }),
 };

@@ -58,4 +58,6 @@ export interface Directory {
   displayName(user: string): Promise<string>;
   /** Members of a Slack user group. */
   groupMembers(group: string): Promise<string[]>;
+  /** Members of a Slack user group when they are known without asking Slack (cached and fresh), else undefined. */
+  knownGroupMembers(group: string): string[] | undefined;
 }

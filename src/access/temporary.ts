@@ -103,6 +103,12 @@ const STATE_WORDS: Record<string, string> = {
   revoke_failed: 'failing to be revoked (the bot keeps retrying)',
 };
 
+/** A person's open requests, and those they may decide. */
+export interface Listing {
+  own: AccessRequest[];
+  approving: AccessRequest[];
+}
+
 export function createTemporaryAccess(deps: AccessDeps) {
   const { config, store, notifier, directory, clock, log } = deps;
   /** Passwords people chose, until their request is provisioned; memory only, never the store. */
@@ -144,6 +150,18 @@ export function createTemporaryAccess(deps: AccessDeps) {
 
   async function isApprover(user: string, env: LoadedEnvironment, kind: AccessRequest['kind'] = 'temporary'): Promise<boolean> {
     return (await approversOf(env, kind)).includes(user);
+  }
+
+  /** approversOf from what is known without asking Slack, or undefined when a group's members are not. */
+  function knownApproversOf(env: LoadedEnvironment, kind: AccessRequest['kind']): string[] | undefined {
+    const approvers = approverConfig(env, kind);
+    const members: string[] = [];
+    for (const group of approvers.groups) {
+      const known = directory.knownGroupMembers(group);
+      if (!known) return undefined;
+      members.push(...known);
+    }
+    return [...new Set([...approvers.users, ...members])];
   }
 
   function approverMention(env: LoadedEnvironment, kind: AccessRequest['kind'] = 'temporary'): string {
@@ -451,10 +469,28 @@ export function createTemporaryAccess(deps: AccessDeps) {
   }
 
   /** The requester's requests; for an approver, every open request of the environments they approve. */
-  async function list(user: string): Promise<{ own: AccessRequest[]; approving: AccessRequest[] }> {
-    const own = store.requests.listByRequester(user, OPEN_STATES);
+  async function list(user: string): Promise<Listing> {
     const approved: string[] = [];
     for (const env of config.environments) if (await isApprover(user, env)) approved.push(env.name);
+    return listing(user, approved);
+  }
+
+  /**
+   * list, answered at once from what is known (approver groups' members cached), or undefined when
+   * Slack must be asked who is in a group: then use list.
+   */
+  function listKnown(user: string): Listing | undefined {
+    const approved: string[] = [];
+    for (const env of config.environments) {
+      const approvers = knownApproversOf(env, 'temporary');
+      if (!approvers) return undefined;
+      if (approvers.includes(user)) approved.push(env.name);
+    }
+    return listing(user, approved);
+  }
+
+  function listing(user: string, approved: readonly string[]): Listing {
+    const own = store.requests.listByRequester(user, OPEN_STATES);
     const approving = approved.length
       ? store.requests.listInStates(OPEN_STATES).filter((r: AccessRequest) => approved.includes(r.env) && r.requester !== user)
       : [];
@@ -529,6 +565,7 @@ export function createTemporaryAccess(deps: AccessDeps) {
     remove,
     rotatePassword,
     list,
+    listKnown,
     reconcile,
     statusLine,
     planOf,

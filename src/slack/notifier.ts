@@ -122,6 +122,10 @@ export function slackNotifier(client: WebClient, access: () => TemporaryAccess):
 /** Names and group members from Slack, group members cached briefly (approver checks run on every click). */
 export function slackDirectory(client: WebClient, clock: Clock, cacheMs = 60_000): Directory {
   const groups = new Map<string, { at: number; members: string[] }>();
+  function knownGroupMembers(group: string): string[] | undefined {
+    const cached = groups.get(group);
+    return cached && clock.now() - cached.at < cacheMs ? cached.members : undefined;
+  }
   return {
     async displayName(user) {
       const info = await client.users.info({ user });
@@ -129,13 +133,14 @@ export function slackDirectory(client: WebClient, clock: Clock, cacheMs = 60_000
       return profile?.display_name || profile?.real_name || info.user?.real_name || info.user?.name || user;
     },
     async groupMembers(group) {
-      const cached = groups.get(group);
-      if (cached && clock.now() - cached.at < cacheMs) return cached.members;
+      const cached = knownGroupMembers(group);
+      if (cached) return cached;
       const listed = await client.usergroups.users.list({ usergroup: group });
       const members = listed.users ?? [];
       groups.set(group, { at: clock.now(), members });
       return members;
     },
+    knownGroupMembers,
   };
 }
 

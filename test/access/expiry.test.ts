@@ -65,7 +65,7 @@ function build() {
     database: (env: Parameters<typeof dialectOf>[0] & Parameters<typeof targetOf>[0]) =>
       createDatabase({ dialect: dialectOf(env), executor, target: targetOf(env), dropRetry: { attempts: 1, delayMs: 0 } }),
     notifier,
-    directory: { displayName: async () => 'Maria Silva', groupMembers: async () => [USERS.groupApprover] },
+    directory: { displayName: async () => 'Maria Silva', groupMembers: async () => [USERS.groupApprover], knownGroupMembers: () => undefined },
     clock: { now: () => now },
     log: createLogger({ level: 'silent' }),
     random: () => 0.5, // no jitter: delays are exact

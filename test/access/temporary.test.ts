@@ -25,6 +25,9 @@ let sent: Sent[];
 let failing: Set<keyof Notifier>;
 let now: number;
 
+/** Group members the directory knows without asking Slack; undefined: not cached. */
+let knownMembers: string[] | undefined;
+
 function setup() {
   const config = loadTestConfig(join(dir, 'db.sqlite'));
   const notifier: Notifier = {
@@ -60,7 +63,7 @@ function setup() {
     store,
     database: (env) => createDatabase({ dialect: dialectOf(env), executor, target: targetOf(env), dropRetry: { attempts: 1, delayMs: 0 } }),
     notifier,
-    directory: { displayName: async () => 'Maria Silva', groupMembers: async () => [USERS.groupApprover] },
+    directory: { displayName: async () => 'Maria Silva', groupMembers: async () => [USERS.groupApprover], knownGroupMembers: () => knownMembers },
     clock: { now: () => now },
     log: createLogger({ level: 'silent' }),
   });
@@ -74,6 +77,7 @@ beforeEach(() => {
   executor = dryRunExecutor();
   sent = [];
   failing = new Set();
+  knownMembers = undefined;
 });
 
 afterEach(() => {
@@ -182,5 +186,21 @@ describe('policy', () => {
     await expect(again.remove({ env: 'dev', user: USERS.ltAdmin })).rejects.toThrow(/could not be fully removed yet: revocation incomplete \(drop the login: login in use\)\. .*keeps retrying/);
     expect(store.requests.get(request.id)!.state).toBe('revoking');
     expect(store.requests.get(request.id)!.error).toContain('drop the login');
+  });
+});
+
+describe('list and listKnown', () => {
+  it('listKnown answers as list does once the approver groups are known, and defers to list while they are not', async () => {
+    const { access } = setup();
+    await access.requestTemporary({ env: 'dev', requester: USERS.requester, reason: 'x' });
+
+    expect(access.listKnown(USERS.groupApprover)).toBeUndefined();
+
+    knownMembers = [USERS.groupApprover];
+    const known = access.listKnown(USERS.groupApprover);
+    const asked = await access.list(USERS.groupApprover);
+    expect(known).toEqual(asked);
+    expect(known!.approving.map((r) => r.requester)).toEqual([USERS.requester]);
+    expect(access.listKnown(USERS.requester)).toEqual({ own: [expect.objectContaining({ requester: USERS.requester })], approving: [] });
   });
 });

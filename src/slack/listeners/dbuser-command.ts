@@ -8,38 +8,66 @@ import { errorReply } from '../replies.js';
 import type { SlackDeps } from '../deps.js';
 import type { Listeners } from '../router.js';
 
-/** The subcommands answered inside the acknowledgement. */
-type Immediate = Extract<DbuserCommand, { action: 'help' | 'details' }>;
+/** The subcommands answered inside the acknowledgement when their answer is ready in time. */
+type AnsweredAtOnce = Extract<DbuserCommand, { action: 'help' | 'details' | 'list' }>;
+
+/**
+ * How long an answer may take and still go back in the acknowledgement, which Slack waits 3 s for.
+ * Only `list` can take longer: when the approver groups' members are not cached, Slack is asked.
+ */
+const ANSWER_IN_ACK_MS = 1_000;
+
+type Answer =
+  /** Ready: send it in the acknowledgement. */
+  | { reply: SlackMessage }
+  /** Not ready in time: acknowledge empty, then post it to the response_url when it is. */
+  | { later: Promise<SlackMessage> }
+  /** The rest of the subcommands: acknowledge empty, then run. */
+  | { parsed: Exclude<DbuserCommand, AnsweredAtOnce> };
 
 export function registerDbuserCommand(listeners: Listeners, deps: SlackDeps): void {
   const { config, log } = deps;
+  const failure = (err: unknown, user: string) => errorReply(err, log, { user, command: 'dbuser' });
 
   /**
-   * Usage errors, help and connection details need nothing but this process's memory and SQLite, so
-   * they go back in the acknowledgement itself: Slack shows that body to the user exactly as it shows a
-   * response_url reply, without a second request (and without the CPU of one, on the loop that must
-   * acknowledge the next command within 3 s). Everything else is acknowledged first and answered after.
+   * Usage errors, help, connection details and the list need nothing but memory and SQLite (for the
+   * list, once the approver groups' members are cached), so they are worked out at once and go back in
+   * the acknowledgement itself: Slack shows that body to the user exactly as it shows a response_url
+   * reply, without a second request and without the CPU of one on the loop that must acknowledge the
+   * next command. Everything else is acknowledged first and answered after.
    */
-  function answerAtOnce(text: string, user: string): { reply: SlackMessage } | { parsed: Exclude<DbuserCommand, Immediate> } {
+  async function answer(text: string, user: string): Promise<Answer> {
     try {
       const parsed = parseDbuser(text);
       if (parsed.action === 'help') return { reply: helpMessage() };
       if (parsed.action === 'details') return { reply: detailsMessage(deps.access.details({ env: parsed.env, user })) };
-      return { parsed };
+      if (parsed.action !== 'list') return { parsed };
+      const known = deps.access.listKnown(user);
+      if (known) return { reply: listMessage(known.own, known.approving) };
+      const listing = deps.access.list(user).then(
+        ({ own, approving }) => listMessage(own, approving),
+        (err: unknown) => failure(err, user),
+      );
+      const ready = await within(listing, ANSWER_IN_ACK_MS);
+      return ready ? { reply: ready } : { later: listing };
     } catch (err) {
-      return { reply: errorReply(err, log, { user, command: 'dbuser' }) };
+      return { reply: failure(err, user) };
     }
   }
 
   listeners.command('/dbuser', async ({ command, ack, respond, client }) => {
     const user = command.user_id;
-    const answer = answerAtOnce(command.text ?? '', user);
-    if ('reply' in answer) {
-      await ack(answer.reply);
+    const answered = await answer(command.text ?? '', user);
+    if ('reply' in answered) {
+      await ack(answered.reply);
       return;
     }
     await ack();
-    const { parsed } = answer;
+    if ('later' in answered) {
+      await respond(await answered.later);
+      return;
+    }
+    const { parsed } = answered;
     try {
       switch (parsed.action) {
         case 'permanent-modal':
@@ -136,14 +164,22 @@ export function registerDbuserCommand(listeners: Listeners, deps: SlackDeps): vo
           }
           return;
         }
-        case 'list': {
-          const { own, approving } = await deps.access.list(user);
-          await respond(listMessage(own, approving));
-          return;
-        }
       }
     } catch (err) {
-      await respond(errorReply(err, log, { user, command: 'dbuser' }));
+      await respond(failure(err, user));
     }
   });
+}
+
+/** The promise's value if it settles within `ms`, else undefined (the promise carries on). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, ms, undefined);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
