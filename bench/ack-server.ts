@@ -1,20 +1,21 @@
 // Child process: the server under ack-latency load: the real bot in HTTP mode ("ours"), a bare Bolt app that only acks ("bare"), or a diagnostic variant.
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import { subscribe } from 'node:diagnostics_channel';
-import { Agent, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { constants, monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { startBot } from '../src/app.js';
 import { dryRunExecutor } from '../src/dialects/executor.js';
 import { createLogger } from '../src/log.js';
+import { slackFetch } from '../src/slack/slack-fetch.js';
 import { benchConfig, BOT_TOKEN, SIGNING_SECRET, summarize, tell, type Summary } from './lib.js';
 
 /**
  * ours: the real bot; bare: Bolt that only acks. Diagnosis (--diagnose): bare-respond acks, then posts a short reply to the
- * response_url with Bolt's respond() (the global fetch); bare-respond-http does the same with respond() over node:http;
- * ours-http-respond is the real bot with respond() over node:http (the proposed fix, tried without changing src/).
+ * response_url with Bolt's respond() through Node's global fetch (Bolt's default); bare-respond-http does the same through
+ * the bot's own fetch (src/slack/slack-fetch.ts: node:http, kept-alive connections).
  */
-export type ServerKind = 'ours' | 'bare' | 'bare-respond' | 'bare-respond-http' | 'ours-http-respond';
+export type ServerKind = 'ours' | 'bare' | 'bare-respond' | 'bare-respond-http';
 
 export interface AckServerReady {
   port: number;
@@ -26,8 +27,8 @@ export interface AckServerStats {
   inServer: Summary;
   /** Event-loop delay (ms): how long a timer, or a request, waited for the loop. */
   loopDelay: { p50: number; p99: number; max: number };
-  /** Garbage-collection pauses (ms): all, and the major (mark-compact) ones. */
-  gc: { count: number; totalMs: number; maxMs: number; majorCount: number; majorMs: number };
+  /** Garbage-collection pauses (ms): all, and by kind (minor: scavenges of new objects; major: mark-compact; incremental: marking steps). */
+  gc: { count: number; totalMs: number; maxMs: number; byKind: Record<string, { count: number; ms: number }> };
   /** CPU time of the process (user + system), ms. */
   cpuMs: number;
   /** V8 heap in use and the resident set at the ask, bytes. */
@@ -38,9 +39,7 @@ export interface AckServerStats {
 const [kind, dir, dbPath, apiUrl] = process.argv.slice(2) as [ServerKind, string, string, string];
 if (!kind || !dir || !dbPath || !apiUrl) throw new Error('usage: ack-server.ts <server kind> <dir> <db> <slack api url>');
 
-async function startOurs(httpRespond: boolean): Promise<{ port: number; stop: () => Promise<void> }> {
-  // Bolt takes clientOptions.fetch ?? globalThis.fetch when the App is made; src/ passes none, so the global is swapped here.
-  if (httpRespond) globalThis.fetch = respondOverHttp;
+async function startOurs(): Promise<{ port: number; stop: () => Promise<void> }> {
   const bot = await startBot({
     config: benchConfig(dir, dbPath),
     slack: { port: 0, apiUrl, socketMode: false, secrets: () => ({ botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, appToken: undefined }) },
@@ -52,30 +51,11 @@ async function startOurs(httpRespond: boolean): Promise<{ port: number; stop: ()
   return { port: bot.port!, stop: () => bot.stop() };
 }
 
-const keepAlive = new Agent({ keepAlive: true });
-/** What Bolt's respond() reads of a fetch response (ok, status, statusText), from a POST over node:http with a keep-alive agent. */
-function postOverHttp(url: string | URL, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ ok: boolean; status: number; statusText: string }> {
-  return new Promise((resolve, reject) => {
-    const body = init.body ?? '';
-    const req = httpRequest(url, { method: init.method ?? 'POST', headers: { ...init.headers, 'content-length': Buffer.byteLength(body) }, agent: keepAlive }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ ok: (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300, status: res.statusCode ?? 0, statusText: res.statusMessage ?? '' }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** A fetch for Bolt: Web API calls keep the global fetch; posts to a response_url go over node:http. */
-const globalFetch = globalThis.fetch;
-const respondOverHttp = ((url: string | URL, init?: { method?: string; headers?: Record<string, string>; body?: string }) =>
-  String(url).startsWith(apiUrl) ? globalFetch(url, init) : postOverHttp(url, init)) as unknown as typeof fetch;
-
 async function startBare(respond: boolean, httpRespond: boolean): Promise<{ port: number; stop: () => Promise<void> }> {
   const app = new App({
     token: BOT_TOKEN,
     logLevel: LogLevel.WARN,
-    clientOptions: { slackApiUrl: apiUrl, ...(httpRespond ? { fetch: respondOverHttp } : {}) },
+    clientOptions: { slackApiUrl: apiUrl, ...(httpRespond ? { fetch: slackFetch(globalThis.fetch, { webApiUrl: apiUrl, timeoutMs: 10_000 }) } : {}) },
     receiver: new HTTPReceiver({ signingSecret: SIGNING_SECRET, endpoints: '/slack/events', processBeforeResponse: false }),
   });
   app.command(/.*/, async ({ ack, respond: reply }) => {
@@ -100,18 +80,23 @@ subscribe('http.server.response.finish', (message) => {
 });
 const loop = monitorEventLoopDelay({ resolution: 1 });
 loop.enable();
-const noGc = { count: 0, totalMs: 0, maxMs: 0, majorCount: 0, majorMs: 0 };
-let gc = { ...noGc };
+const noGc = { count: 0, totalMs: 0, maxMs: 0, byKind: {} as Record<string, { count: number; ms: number }> };
+let gc = structuredClone(noGc);
+const GC_KINDS: Record<number, string> = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks',
+};
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
-    const major = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR;
-    gc = {
-      count: gc.count + 1,
-      totalMs: gc.totalMs + entry.duration,
-      maxMs: Math.max(gc.maxMs, entry.duration),
-      majorCount: gc.majorCount + (major ? 1 : 0),
-      majorMs: gc.majorMs + (major ? entry.duration : 0),
-    };
+    const kind = GC_KINDS[(entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? -1] ?? 'other';
+    const sum = (gc.byKind[kind] ??= { count: 0, ms: 0 });
+    sum.count++;
+    sum.ms += entry.duration;
+    gc.count++;
+    gc.totalMs += entry.duration;
+    gc.maxMs = Math.max(gc.maxMs, entry.duration);
   }
 }).observe({ entryTypes: ['gc'] });
 let cpu = process.cpuUsage();
@@ -128,11 +113,11 @@ process.on('message', (message) => {
   } satisfies AckServerStats);
   inServer = [];
   loop.reset();
-  gc = { ...noGc };
+  gc = structuredClone(noGc);
   cpu = process.cpuUsage();
 });
 
-const server = kind.startsWith('ours') ? await startOurs(kind === 'ours-http-respond') : await startBare(kind !== 'bare', kind === 'bare-respond-http');
+const server = kind === 'ours' ? await startOurs() : await startBare(kind !== 'bare', kind === 'bare-respond-http');
 tell({ port: server.port } satisfies AckServerReady);
 process.once('SIGTERM', () => {
   void server.stop().then(() => process.exit(0));

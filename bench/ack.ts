@@ -15,7 +15,7 @@ export interface AckOptions {
   responseUrls: readonly string[];
   /** Requests per second, every server. */
   rate: number;
-  /** Seconds of load per server per round, in `chunks` pieces alternating ours and bare, so both meet the same machine noise. */
+  /** Seconds of load per server per round, in `chunks` pieces taking the servers in turn, so all meet the same machine noise. */
   seconds: number;
   chunks: number;
   warmupSeconds: number;
@@ -39,6 +39,8 @@ export interface AckRun {
   server: string;
   round: number;
   latency: Summary;
+  /** The same by request kind (details, list, click). */
+  byKind: Record<string, Summary>;
   /** Responses other than 200, and socket errors. */
   failed: number;
   /** Achieved rate (responses per second). */
@@ -53,6 +55,8 @@ export interface AckRun {
 
 export interface AckResult {
   runs: AckRun[];
+  /** Each server's latencies over all rounds together. */
+  pooled: Record<string, Summary>;
   mix: string;
 }
 
@@ -65,11 +69,11 @@ function requestMix(actors: readonly SeededUser[], responseUrls: readonly string
     const url = responseUrls[i % responseUrls.length]!;
     switch (i % 3) {
       case 0:
-        return signed(slashCommandBody(actor.requester, `details ${actor.env}`, url));
+        return { ...signed(slashCommandBody(actor.requester, `details ${actor.env}`, url)), label: 'details' };
       case 1:
-        return signed(slashCommandBody(actor.requester, 'list', url));
+        return { ...signed(slashCommandBody(actor.requester, 'list', url)), label: 'list' };
       default:
-        return signed(rotateClickBody(actor.requester, actor.id, url));
+        return { ...signed(rotateClickBody(actor.requester, actor.id, url)), label: 'click' };
     }
   };
 }
@@ -104,19 +108,23 @@ export async function runAckBench(options: AckOptions): Promise<AckResult> {
     await slackCounts(options.fake);
 
     const runs: AckRun[] = [];
+    const pooled = new Map<string, number[]>();
     const chunkSeconds = options.seconds / options.chunks;
     for (let round = 1; round <= options.rounds; round++) {
-      const taken = new Map<string, { latencies: number[]; lags: number[]; failed: number; elapsedMs: number; calls: FakeSlackCounts }>();
+      const taken = new Map<string, { latencies: number[]; byKind: Record<string, number[]>; lags: number[]; failed: number; elapsedMs: number; calls: FakeSlackCounts }>();
       for (const { child } of servers.values()) await serverStats(child);
       for (let chunk = 0; chunk < options.chunks; chunk++) {
-        for (const { name: kind } of options.servers) {
+        // Forwards, then backwards: no server always follows the same one.
+        const order = chunk % 2 === 0 ? options.servers : [...options.servers].reverse();
+        for (const { name: kind } of order) {
           const { port } = servers.get(kind)!;
           const result = await load(port, { seconds: chunkSeconds, rate: options.rate, next: requestMix(actors, options.responseUrls) });
           // The work after ack finishes within the pause; its Slack calls are counted with the run.
           await sleep(300);
           const calls = await slackCounts(options.fake);
-          const sum = taken.get(kind) ?? { latencies: [], lags: [], failed: 0, elapsedMs: 0, calls: {} };
+          const sum = taken.get(kind) ?? { latencies: [], byKind: {}, lags: [], failed: 0, elapsedMs: 0, calls: {} };
           sum.latencies.push(...result.latencies);
+          for (const [label, values] of Object.entries(result.byLabel)) (sum.byKind[label] ??= []).push(...values);
           sum.lags.push(...result.sendLagMs);
           sum.failed += result.failed;
           sum.elapsedMs += result.elapsedMs;
@@ -126,10 +134,12 @@ export async function runAckBench(options: AckOptions): Promise<AckResult> {
       }
       for (const { name: kind } of options.servers) {
         const sum = taken.get(kind)!;
+        pooled.set(kind, [...(pooled.get(kind) ?? []), ...sum.latencies]);
         runs.push({
           server: kind,
           round,
           latency: summarize(sum.latencies),
+          byKind: Object.fromEntries(Object.entries(sum.byKind).map(([label, values]) => [label, summarize(values)])),
           failed: sum.failed,
           rate: sum.latencies.length / (sum.elapsedMs / 1000),
           sendLagP99: summarize(sum.lags).p99,
@@ -138,7 +148,11 @@ export async function runAckBench(options: AckOptions): Promise<AckResult> {
         });
       }
     }
-    return { runs, mix: '1/3 `/dbuser details <env>`, 1/3 `/dbuser list`, 1/3 *New password* clicks' };
+    return {
+      runs,
+      pooled: Object.fromEntries([...pooled].map(([kind, latencies]) => [kind, summarize(latencies)])),
+      mix: '1/3 `/dbuser details <env>`, 1/3 `/dbuser list`, 1/3 *New password* clicks',
+    };
   } finally {
     for (const { child } of servers.values()) await stopChild(child);
   }

@@ -248,6 +248,8 @@ export function tell(message: unknown): void {
 export interface SignedRequest {
   body: string;
   headers: Record<string, string>;
+  /** What the request is, for latencies by kind. */
+  label?: string;
 }
 
 /** Headers Slack sends with a body: a fresh timestamp and its signature. */

@@ -17,6 +17,8 @@ export interface LoadOptions {
 export interface LoadResult {
   /** Milliseconds from send to the last byte of each 200 response. */
   latencies: number[];
+  /** The same, by the label of the request. */
+  byLabel: Record<string, number[]>;
   /** How late each request left against its schedule (the generator's own health). */
   sendLagMs: number[];
   /** Non-200 responses and socket errors. */
@@ -30,6 +32,7 @@ export async function paced(options: LoadOptions): Promise<LoadResult> {
   const total = Math.round(options.rate * options.seconds);
   const interval = 1000 / options.rate;
   const latencies: number[] = [];
+  const byLabel: Record<string, number[]> = {};
   const sendLagMs: number[] = [];
   let failed = 0;
   let settled = 0;
@@ -40,12 +43,12 @@ export async function paced(options: LoadOptions): Promise<LoadResult> {
       settled++;
       if (settled === total) {
         agent.destroy();
-        resolve({ latencies, sendLagMs, failed, elapsedMs: performance.now() - start });
+        resolve({ latencies, byLabel, sendLagMs, failed, elapsedMs: performance.now() - start });
       }
     }
 
     function send(due: number): void {
-      const { body, headers } = options.next();
+      const { body, headers, label = '' } = options.next();
       const sentAt = performance.now();
       sendLagMs.push(sentAt - due);
       const req = request(
@@ -53,8 +56,11 @@ export async function paced(options: LoadOptions): Promise<LoadResult> {
         (res) => {
           res.resume();
           res.on('end', () => {
-            if (res.statusCode === 200) latencies.push(performance.now() - sentAt);
-            else failed++;
+            if (res.statusCode === 200) {
+              const latency = performance.now() - sentAt;
+              latencies.push(latency);
+              (byLabel[label] ??= []).push(latency);
+            } else failed++;
             settle();
           });
         },
