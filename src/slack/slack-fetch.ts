@@ -4,7 +4,7 @@
 // Why: Bolt's respond() posts through Node's built-in fetch, which costs about 0.6–1 ms of CPU and a
 // good deal of garbage per reply, on the same event loop that must acknowledge the next command within
 // Slack's 3 seconds. A plain node:http request on a reused connection costs a fraction of that
-// (bench/RESULTS.md, ack latency).
+// (`npm run bench -- --only=ack --diagnose`: bare-respond against bare-respond-http).
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
