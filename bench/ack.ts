@@ -26,6 +26,8 @@ export interface AckOptions {
   activeUsers: number;
   /** Those of them who send the commands and clicks. */
   actors: readonly SeededUser[];
+  /** The request kinds, taken in turn (all three unless --mix says otherwise). */
+  kinds: readonly RequestKind[];
 }
 
 /** A server under load: its name in the report, what it runs, and Node flags for it (to try a fix: --max-semi-space-size=…). */
@@ -60,20 +62,24 @@ export interface AckResult {
   mix: string;
 }
 
-/** Each request is, in turn, `/dbuser details <env>`, `/dbuser list`, and a click on *New password*, from a rotating set of users who each have an active user. */
-function requestMix(actors: readonly SeededUser[], responseUrls: readonly string[]): () => SignedRequest {
+export type RequestKind = 'details' | 'list' | 'click';
+export const REQUEST_KINDS: readonly RequestKind[] = ['details', 'list', 'click'];
+
+/** Each request is, in turn, one of `kinds` (`/dbuser details <env>`, `/dbuser list`, a click on *New password*), from a rotating set of users who each have an active user. */
+function requestMix(actors: readonly SeededUser[], responseUrls: readonly string[], kinds: readonly RequestKind[]): () => SignedRequest {
   let k = 0;
   return () => {
     const i = k++;
     const actor = actors[i % actors.length]!;
     const url = responseUrls[i % responseUrls.length]!;
-    switch (i % 3) {
-      case 0:
-        return { ...signed(slashCommandBody(actor.requester, `details ${actor.env}`, url)), label: 'details' };
-      case 1:
-        return { ...signed(slashCommandBody(actor.requester, 'list', url)), label: 'list' };
-      default:
-        return { ...signed(rotateClickBody(actor.requester, actor.id, url)), label: 'click' };
+    const label = kinds[i % kinds.length]!;
+    switch (label) {
+      case 'details':
+        return { ...signed(slashCommandBody(actor.requester, `details ${actor.env}`, url)), label };
+      case 'list':
+        return { ...signed(slashCommandBody(actor.requester, 'list', url)), label };
+      case 'click':
+        return { ...signed(rotateClickBody(actor.requester, actor.id, url)), label };
     }
   };
 }
@@ -102,7 +108,7 @@ export async function runAckBench(options: AckOptions): Promise<AckResult> {
       servers.set(spec.name, { child, port });
     }
     for (const [, { port }] of servers) {
-      await load(port, { seconds: options.warmupSeconds, rate: options.rate, next: requestMix(actors, options.responseUrls) });
+      await load(port, { seconds: options.warmupSeconds, rate: options.rate, next: requestMix(actors, options.responseUrls, options.kinds) });
     }
     await sleep(1000);
     await slackCounts(options.fake);
@@ -118,7 +124,7 @@ export async function runAckBench(options: AckOptions): Promise<AckResult> {
         const order = chunk % 2 === 0 ? options.servers : [...options.servers].reverse();
         for (const { name: kind } of order) {
           const { port } = servers.get(kind)!;
-          const result = await load(port, { seconds: chunkSeconds, rate: options.rate, next: requestMix(actors, options.responseUrls) });
+          const result = await load(port, { seconds: chunkSeconds, rate: options.rate, next: requestMix(actors, options.responseUrls, options.kinds) });
           // The work after ack finishes within the pause; its Slack calls are counted with the run.
           await sleep(300);
           const calls = await slackCounts(options.fake);
@@ -151,7 +157,7 @@ export async function runAckBench(options: AckOptions): Promise<AckResult> {
     return {
       runs,
       pooled: Object.fromEntries([...pooled].map(([kind, latencies]) => [kind, summarize(latencies)])),
-      mix: '1/3 `/dbuser details <env>`, 1/3 `/dbuser list`, 1/3 *New password* clicks',
+      mix: options.kinds.map((kind) => `1/${options.kinds.length} ${{ details: '`/dbuser details <env>`', list: '`/dbuser list`', click: '*New password* clicks' }[kind]}`).join(', '),
     };
   } finally {
     for (const { child } of servers.values()) await stopChild(child);

@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../src/store/store.js';
-import { runAckBench, type AckResult, type AckServerSpec } from './ack.js';
+import { REQUEST_KINDS, runAckBench, type AckResult, type AckServerSpec, type RequestKind } from './ack.js';
 import type { FakeSlackReady } from './fake-slack-server.js';
 import { runFootprint, type FootprintResult } from './footprint.js';
 import { benchConfig, BENCH_DIR, fmt, forkTs, HOUR, machine, median, nextMessage, seedActiveUsers, stopChild, table, type Summary } from './lib.js';
@@ -47,13 +47,17 @@ const QUICK: Settings = {
   footprint: { users: 2_000, runs: 2, emptyRuns: 1, idleMs: 1_000 },
 };
 
-function parseArgs(argv: readonly string[]): { write: boolean; quick: boolean; diagnose: boolean; oursFlags: string[]; only: readonly Phase[] } {
+function parseArgs(argv: readonly string[]): { write: boolean; quick: boolean; diagnose: boolean; oursFlags: string[]; only: readonly Phase[]; kinds: readonly RequestKind[] } {
+  const mix = argv.find((a) => a.startsWith('--mix='))?.slice('--mix='.length);
+  const kinds = mix ? (mix.split(',') as RequestKind[]) : REQUEST_KINDS;
+  const unknownKinds = kinds.filter((k) => !REQUEST_KINDS.includes(k));
+  if (unknownKinds.length > 0) throw new Error(`unknown request kind ${unknownKinds.join(', ')}; kinds: ${REQUEST_KINDS.join(', ')}`);
   const oursFlags = argv.find((a) => a.startsWith('--ours-node-flags='))?.slice('--ours-node-flags='.length);
   const only = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
   const phases = only ? (only.split(',') as Phase[]) : PHASES;
   const unknown = phases.filter((p) => !PHASES.includes(p));
   if (unknown.length > 0) throw new Error(`unknown phase ${unknown.join(', ')}; phases: ${PHASES.join(', ')}`);
-  return { write: argv.includes('--write'), quick: argv.includes('--quick'), diagnose: argv.includes('--diagnose'), oursFlags: oursFlags ? oursFlags.split(' ').filter(Boolean) : [], only: phases };
+  return { write: argv.includes('--write'), quick: argv.includes('--quick'), diagnose: argv.includes('--diagnose'), oursFlags: oursFlags ? oursFlags.split(' ').filter(Boolean) : [], only: phases, kinds };
 }
 
 const args = parseArgs(process.argv.slice(2));
@@ -113,7 +117,7 @@ try {
       const ackDir = join(dir, 'ack');
       mkdirSync(ackDir, { recursive: true });
       copyFileSync(template, join(ackDir, 'state.sqlite'));
-      return runAckBench({ dir: ackDir, dbPath: join(ackDir, 'state.sqlite'), fake, apiUrl: slack.apiUrl, responseUrls: slack.responseUrls, ...settings.ack, servers: ackServers(), actors: seeded.slice(0, settings.ack.actorCount) });
+      return runAckBench({ dir: ackDir, dbPath: join(ackDir, 'state.sqlite'), fake, apiUrl: slack.apiUrl, responseUrls: slack.responseUrls, ...settings.ack, servers: ackServers(), actors: seeded.slice(0, settings.ack.actorCount), kinds: args.kinds });
     });
     reportAck(result);
   }
@@ -226,7 +230,7 @@ function reportAck(result: AckResult | Error): void {
       fmt(l.p50),
       fmt(l.p99),
       fmt(l.max),
-      ['details', 'list', 'click'].map((kind) => fmt(run.byKind[kind]?.p99 ?? Number.NaN)).join(' / '),
+      REQUEST_KINDS.map((kind) => fmt(run.byKind[kind]?.p99 ?? Number.NaN)).join(' / '),
       `${fmt(inServer.p50)} / ${fmt(inServer.p99)} / ${fmt(inServer.max)}`,
       `${fmt(loopDelay.p99)} / ${fmt(loopDelay.max)}`,
       fmt(cpuMs / l.count),
