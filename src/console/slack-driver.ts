@@ -66,11 +66,12 @@ const verificationToken = 'fake-verification-token';
 const apiAppId = 'A0FAKEAPP1';
 const defaultChannel = 'C0CONSOLE1';
 
-/** `v0=` + hex HMAC-SHA256 of `v0:{timestamp}:{body}` with the signing secret. */
+/** A message body (what an app may return in a command's acknowledgement). */
 function isMessage(json: unknown): json is Record<string, unknown> {
   return typeof json === 'object' && json !== null && !Array.isArray(json) && ('text' in json || 'blocks' in json);
 }
 
+/** `v0=` + hex HMAC-SHA256 of `v0:{timestamp}:{body}` with the signing secret. */
 export function signature(signingSecret: string, timestamp: number, body: string): string {
   return `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
 }

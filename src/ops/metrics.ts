@@ -174,7 +174,7 @@ export function instrumentSlackFetch<Init, Res extends ObservedResponse>(
       metrics.slackError(method, 'ratelimited');
     } else if (response.status !== 200) {
       metrics.slackError(method, `http_${response.status}`);
-    } else if (method !== RESPONSE_URL && response.headers.get('content-type')?.includes('application/json')) {
+    } else if (method !== RESPONSE_URL && method !== 'file_upload' && response.headers.get('content-type')?.includes('application/json')) {
       const body = await response
         .clone()
         .json()
@@ -187,12 +187,12 @@ export function instrumentSlackFetch<Init, Res extends ObservedResponse>(
 
 const RESPONSE_URL = 'response_url';
 
-/** The Web API method (the segment after /api/), or `response_url` for any other URL. */
+/** The Web API method (the segment after /api/), `file_upload` for an upload URL, or `response_url`. */
 function slackMethodOf(url: string | URL): string {
   const path = typeof url === 'string' ? (url.split('?')[0] ?? '') : url.pathname;
   const api = path.lastIndexOf('/api/');
-  if (api < 0) return RESPONSE_URL;
-  return path.slice(api + '/api/'.length) || 'unknown';
+  if (api >= 0) return path.slice(api + '/api/'.length) || 'unknown';
+  return path.includes('/upload/') ? 'file_upload' : RESPONSE_URL;
 }
 
 function isSlackFailure(body: unknown): body is { ok: false; error?: unknown } {

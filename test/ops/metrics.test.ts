@@ -174,6 +174,17 @@ describe('instrumentSlackFetch', () => {
     expect(text).not.toContain(responseUrl.slice(responseUrl.lastIndexOf('/') + 1));
   });
 
+  it('counts a failed file upload (its URL names the file) under file_upload', async () => {
+    const metrics = createMetrics({ countByState: () => ({}), defaultMetrics: false });
+    const fetch = instrumentSlackFetch(async () => new Response('', { status: 500 }), metrics);
+
+    await fetch('https://files.slack.com/upload/v1/CwABAAAAXgoAAZ-F0123', { method: 'POST', body: 'a,b' });
+    const text = await metrics.text();
+
+    expect(sample(text, 'dbaccess_slack_api_errors_total{method="file_upload",code="http_500"}')).toBe(1);
+    expect(text).not.toContain('CwABAAAAXgoAAZ');
+  });
+
   it('counts a request that gets no answer at all as request_error', async () => {
     const { metrics, client } = await clientWithMetrics('http://127.0.0.1:1/api/');
 
