@@ -1,5 +1,5 @@
 // Readiness: whether the bot can do its job now (state database writable, expiry timer running, each environment's database reachable), for /readyz.
-import { systemClock, type Clock } from '../clock.js';
+import { systemClock, within, type Clock } from '../clock.js';
 import { isAppError } from '../errors.js';
 
 /** 'ok', or 'error: ' and a sentence that holds no secret. */
@@ -116,17 +116,6 @@ export function createReadiness(options: ReadinessOptions): Readiness {
 /** A failure this module describes itself, so its message is safe to show. */
 class CheckFailure extends Error {
   override readonly name = 'CheckFailure';
-}
-
-/** Resolves with the promise's value, or undefined once `ms` have passed. */
-function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-    // /readyz must not keep a stopping process alive.
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function formatSeconds(ms: number): string {

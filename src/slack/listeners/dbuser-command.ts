@@ -1,6 +1,7 @@
 // /dbuser: parsed, acknowledged at once (with the answer itself when it is ready), then run through the
 // use cases and answered ephemerally.
 import { auditCsv, auditLine } from '../../access/audit-report.js';
+import { within } from '../../clock.js';
 import { parseDbuser, type DbuserCommand } from '../../commands/dbuser.js';
 import { formatDuration } from '../../duration.js';
 import { helpMessage, listMessage, detailsMessage, permanentModal, requestModal, textMessage, type SlackMessage } from '../blocks.js';
@@ -169,17 +170,4 @@ export function registerDbuserCommand(listeners: Listeners, deps: SlackDeps): vo
       await respond(failure(err, user));
     }
   });
-}
-
-/** The promise's value if it settles within `ms`, else undefined (the promise carries on). */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(resolve, ms, undefined);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
