@@ -6,6 +6,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import { createAuditLog, type AuditLog } from './audit.js';
 import { createInteropLog, type InteropLog } from './interop.js';
+import { createOutboxLog, type OutboxLog } from './outbox.js';
 import { createReminderLog, type ReminderLog } from './reminders.js';
 import { createRequestRepository, type RequestRepository } from './requests.js';
 import { isSqliteError } from './sqlite-errors.js';
@@ -15,6 +16,7 @@ export interface Store {
   audit: AuditLog;
   reminders: ReminderLog;
   interop: InteropLog;
+  outbox: OutboxLog;
   /**
    * Runs fn in one SQLite transaction (better-sqlite3's db.transaction; immediate mode, so the write
    * lock is taken at the start and a read-then-write inside cannot be overtaken). Repository calls
@@ -251,6 +253,37 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
     PRIMARY KEY (env, object)
   ) STRICT;
   `,
+  // 5: the outbox. Every Slack notification is a row before it is sent, delivered by its own dispatcher
+  // with retries and a lease, so a second replica could take over (src/store/outbox.ts).
+  `
+  CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    -- Made by code ('revoked.requester'), never typed by a person.
+    topic TEXT NOT NULL CHECK (length(topic) BETWEEN 1 AND 64 AND topic NOT GLOB '*[^a-z0-9._-]*'),
+    -- A request ('r_…') or an interop action ('i_…'): plain text, so no foreign key.
+    request_id TEXT CHECK (request_id IS NULL OR request_id <> ''),
+    env TEXT CHECK (env IS NULL OR env <> ''),
+    order_key TEXT CHECK (order_key IS NULL OR order_key <> ''),
+    -- What the handler needs to send. Never a secret.
+    payload TEXT NOT NULL CHECK (json_valid(payload)),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'dead')),
+    attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_attempt_at INTEGER NOT NULL,
+    last_error TEXT,
+    lease_owner TEXT CHECK (lease_owner IS NULL OR lease_owner <> ''),
+    lease_until INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    sent_at INTEGER,
+    CHECK ((lease_owner IS NULL) = (lease_until IS NULL)),
+    CHECK ((state = 'sent') = (sent_at IS NOT NULL))
+  ) STRICT;
+  -- The due lookup, and the first pending row of a key.
+  CREATE INDEX outbox_due ON outbox (next_attempt_at, id) WHERE state = 'pending';
+  CREATE INDEX outbox_by_key ON outbox (order_key, id) WHERE state = 'pending';
+  CREATE INDEX outbox_sent ON outbox (sent_at) WHERE state = 'sent';
+  CREATE INDEX outbox_by_request ON outbox (request_id);
+  `,
 ]);
 
 /**
@@ -356,6 +389,7 @@ export function openStore(path: string, options: { clock?: Clock } = {}): Store 
   const requests = createRequestRepository(handle, clock, audit);
   const reminders = createReminderLog(handle, clock);
   const interop = createInteropLog(handle, clock, audit);
+  const outbox = createOutboxLog(handle, clock, audit);
   const run = handle.transaction((fn: () => unknown): unknown => {
     const result = fn();
     // An async fn would run its awaits after the commit, outside the transaction: refuse it, and roll back.
@@ -371,6 +405,7 @@ export function openStore(path: string, options: { clock?: Clock } = {}): Store 
     audit,
     interop,
     reminders,
+    outbox,
     transaction<T>(fn: () => T): T {
       // The generic is erased by better-sqlite3's types; run returns exactly what fn returned.
       return run.immediate(fn) as T;
