@@ -1,5 +1,6 @@
 // Child process: the cost of one scheduler check (expiry.runDue, then nextDueAt as the timer does) with 1,000 / 10,000 / 100,000 active users and a fixed number due.
 import { join } from 'node:path';
+import type { Notices } from '../src/access/core/notices.js';
 import type { Notifier } from '../src/access/ports.js';
 import { createExpiry } from '../src/access/expiry.js';
 import { createTemporaryAccess } from '../src/access/temporary.js';
@@ -52,6 +53,8 @@ const deps = {
     return db;
   },
   notifier,
+  // Notices are queued to the outbox and sent apart from the scheduler: left out here like Slack.
+  notices: { send: () => undefined, handlers: () => ({}) as ReturnType<Notices['handlers']>, registerWith: () => undefined },
   directory: { displayName: async (user: string) => user, groupMembers: async () => [], knownGroupMembers: () => [] },
   clock: systemClock,
   log: createLogger({ level: 'warn' }),

@@ -1,5 +1,8 @@
 // Wiring only: the store, one Database per environment, the use cases, and Slack. Start and stop.
 import cron from 'node-cron';
+import { withDeadline } from './access/core/deadline.js';
+import { createNotices } from './access/core/notices.js';
+import { createOutbox, type Outbox } from './access/core/outbox.js';
 import { createExpiry, type Expiry, type ExpirySettings } from './access/expiry.js';
 import { createInterop, type Interop } from './access/interop.js';
 import { createPermanentAccess, type PermanentAccessService } from './access/permanent.js';
@@ -40,6 +43,8 @@ export interface BotOptions {
   grantSyncCron?: string;
   /** When to look for newly exposed views lacking grants (cron syntax). Default: hourly at :41. */
   interopCheckCron?: string;
+  /** Outbox delivery settings (tests shorten the retries). */
+  outbox?: { timeoutMs?: number; retryDelaysMs?: readonly number[]; concurrency?: number; maxSleepMs?: number };
   /** Longest sleep of the expiry timer. */
   maxSleepMs?: number;
   /** Failpoints to enable (crash tests only; see src/failpoints.ts). */
@@ -50,6 +55,7 @@ export interface BotOptions {
 
 export interface Bot {
   store: Store;
+  outbox: Outbox;
   access: TemporaryAccess;
   expiry: Expiry;
   permanent: PermanentAccessService;
@@ -74,7 +80,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   const database = (env: LoadedEnvironment): Database => {
     let db = databases.get(env.name);
     if (!db) {
-      db = openDatabase(env, options.executorFor?.(env));
+      db = withDeadline(openDatabase(env, options.executorFor?.(env)), env.policy.dbTimeout, env.name);
       databases.set(env.name, db);
     }
     return db;
@@ -119,11 +125,19 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     },
   );
   const client = slack.app.client;
+  const notifier = slackNotifier(client);
+  const knownEnvironment = (name: string) => config.environments.find((e) => e.name === name);
+  // Every notice goes through the outbox, delivered apart from the work that wrote it: Slack being slow
+  // or down delays no revocation and loses no notice.
+  const outbox: Outbox = createOutbox({ store, clock, log, ...(options.outbox ?? {}) });
+  const notices = createNotices({ queue: outbox, store, notifier, knownEnvironment, log });
+  notices.registerWith(outbox);
   const deps = {
     config,
     store,
     database,
-    notifier: slackNotifier(client, getAccess),
+    notifier,
+    notices,
     directory: slackDirectory(client, clock),
     clock,
     log,
@@ -139,13 +153,15 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     clock,
     log,
     nextDueAt: () => expiry.nextDueAt(),
-    run: (now) => expiry.runDue(now),
+    // Starts what is due and returns: revocations run in their environments' lanes and poke the timer when done.
+    run: async (now) => void expiry.tick(now),
     ...(options.maxSleepMs ? { maxSleepMs: options.maxSleepMs } : {}),
   }));
 
-  // Whatever a crash interrupted is settled before new work arrives.
+  // Notices left by the last run go out first; then whatever a crash interrupted is settled before new work arrives.
+  outbox.start();
   const reconciled = { ...(await access.reconcile()), interop: await interop.reconcile() };
-  if (reconciled.provisioned + reconciled.failed + reconciled.revoked + reconciled.interop > 0) log.warn(reconciled, 'reconciled requests interrupted by a restart');
+  if (reconciled.provisioned + reconciled.failed + reconciled.revoked + reconciled.cleaning + reconciled.interop > 0) log.warn(reconciled, 'reconciled requests interrupted by a restart');
   // Overdue users are revoked at once: the timer's first run is immediate.
   timer.start();
   const orphanJob = cron.schedule(options.orphanCron ?? '17 6 * * *', () => void expiry.reportOrphans());
@@ -156,6 +172,10 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     const readiness = createReadiness({
       sqlite: () => store.checkWritable(),
       scheduler: () => timer.isRunning(),
+      config: () => {
+        const missing = access.unknownEnvironments();
+        return missing.length ? `open requests of environments no longer configured: ${missing.join(', ')}; the bot leaves them alone` : undefined;
+      },
       // userExists is a cheap catalogue query every dialect has; the name is valid everywhere (upper case for Oracle).
       databases: Object.fromEntries(config.environments.map((env) => [env.name, async () => void (await database(env).userExists({ username: 'DBACCESS_READINESS_PROBE' }))])),
       secrets: () => config.environments.map((env) => env.adminPassword()),
@@ -171,6 +191,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
 
   return {
     store,
+    outbox,
     access,
     expiry,
     permanent,
@@ -183,6 +204,8 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       await syncJob.stop();
       await interopJob.stop();
       await timer.stop();
+      await expiry.idle();
+      await outbox.stop();
       await slack.stop();
       await ops?.close();
       await Promise.all([...databases.values()].map((db) => db.close()));

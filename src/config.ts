@@ -399,8 +399,10 @@ const Policy = strictObject(
       .array(Duration, expecting('a list of request ages at which approvers are reminded', '[15m, 45m, 1h45m]'))
       .prefault(['15m', '45m', '1h45m', '3h45m']),
     extensionNeedsApproval: Bool.default(false),
+    // Each database call of this environment gets this long; then it counts as failed and is retried later.
+    dbTimeout: Duration.prefault('30s'),
   },
-  'a map of policy fields: ttl, maxTtl, maxExtensions, allowSelfApproval, pendingTimeout, reminders, approverReminders, extensionNeedsApproval',
+  'a map of policy fields: ttl, maxTtl, maxExtensions, allowSelfApproval, pendingTimeout, reminders, approverReminders, extensionNeedsApproval, dbTimeout',
 ).superRefine(
   (policy, ctx) => {
     // Also runs when another policy field is wrong (`when`), so values may still be raw: check each.

@@ -151,6 +151,7 @@ describe('parseEnvironmentsFile', () => {
         reminders: [60 * MINUTE, 10 * MINUTE],
         approverReminders: [15 * MINUTE, 45 * MINUTE, 105 * MINUTE, 225 * MINUTE],
         extensionNeedsApproval: false,
+        dbTimeout: 30_000,
       },
       interop: { userAndTenant: true, oracleWrite: false },
     });
@@ -203,6 +204,7 @@ describe('parseEnvironmentsFile', () => {
       reminders: [2 * HOUR, 15 * MINUTE],
       approverReminders: [15 * MINUTE, 45 * MINUTE, 105 * MINUTE, 225 * MINUTE],
       extensionNeedsApproval: false,
+      dbTimeout: 30_000,
     });
     expect(prod?.dialect === 'oracle' && prod.connection.identifierMaxBytes).toBe(30);
   });

@@ -6,77 +6,88 @@ import type { RevokeOutcome } from './revocation.js';
 import { formatDuration } from '../duration.js';
 import { AppError } from '../errors.js';
 import { OPEN_STATES, type AccessRequest } from '../store/requests.js';
+import { createLanes } from './core/lanes.js';
+import { askAgain, userWords } from './core/wording.js';
 import { interopUsername } from './interop.js';
 import type { OrphanReport } from './ports.js';
 import type { AccessDeps, TemporaryAccess } from './temporary.js';
 
 export interface ExpirySettings {
-  /** Due items taken per query, and revocations run at once. */
+  /** Due items taken per query. */
   batchSize: number;
+  /** Revocations one environment runs at once (its lane); other environments never wait for them. */
   concurrency: number;
 }
 
-/** How long a claimed reminder may stay unsent (Slack refused, or a crash) before it is sent again. */
-const UNSENT_RETRY_MS = 30_000;
+export const DEFAULT_EXPIRY_SETTINGS: ExpirySettings = { batchSize: 500, concurrency: 8 };
 
-export const DEFAULT_EXPIRY_SETTINGS: ExpirySettings = { batchSize: 500, concurrency: 16 };
+/** Backoff of one request whose scheduled work failed unexpectedly (the store refused a write): 1 s doubling to 60 s. */
+const HOLD_MS = { first: 1_000, max: 60_000 };
 
 export interface ExpiryDeps extends AccessDeps {
   temporary: TemporaryAccess;
   settings?: Partial<ExpirySettings>;
 }
 
-/** Runs `work` over `items`, at most `limit` at a time. */
-async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  });
-  await Promise.all(workers);
-}
-
 export function createExpiry(deps: ExpiryDeps) {
-  const { store, notifier, clock, log, temporary, config } = deps;
+  const { store, clock, log, temporary, config, notices } = deps;
   const settings = { ...DEFAULT_EXPIRY_SETTINGS, ...deps.settings };
   /** Reminders: the end of the window scanned last; 0 after a start, so downtime is caught up. */
   let remindersScannedUpTo = 0;
+  /** Requests whose work failed unexpectedly, and when they may be tried again. Memory only: a restart retries at once. */
+  const held = new Map<string, { until: number; failures: number }>();
+  const lanes = createLanes({ concurrency: settings.concurrency, log, onSettled: () => deps.onChange?.() });
 
-  const envOf = (request: AccessRequest) => temporary.environment(request.env);
+  const knownEnvironment = temporary.knownEnvironment;
   const attemptRevoke = temporary.revoker.attempt;
 
-  const deliver = temporary.deliver;
+  function hold(requestId: string, err: unknown): void {
+    const failures = (held.get(requestId)?.failures ?? 0) + 1;
+    const until = clock.now() + Math.min(HOLD_MS.first * 2 ** (failures - 1), HOLD_MS.max);
+    held.set(requestId, { until, failures });
+    // One line per streak, then one every tenth failure: a locked store must not flood the log.
+    if (failures === 1 || failures % 10 === 0) log.error({ err, requestId, failures, retryAt: until }, 'scheduled revocation failed; holding it back');
+  }
 
-  /** Takes due items batch by batch until none is left (each processed item leaves the due set). */
-  async function drain(list: () => AccessRequest[], work: (r: AccessRequest) => Promise<unknown>): Promise<number> {
-    let done = 0;
-    const seen = new Set<string>();
-    for (;;) {
-      const batch = list().filter((r) => !seen.has(r.id));
-      if (batch.length === 0) return done;
-      for (const r of batch) seen.add(r.id);
-      await inParallel(batch, settings.concurrency, async (r) => {
-        try {
-          await work(r);
-        } catch (err) {
-          log.error({ err, requestId: r.id }, 'scheduled work on a request failed');
-        }
-      });
-      done += batch.length;
+  function heldIds(now: number): string[] {
+    for (const [id, h] of held) if (h.until <= now && !lanes.has(id)) held.delete(id);
+    return [...held.keys()];
+  }
+
+  /**
+   * Starts the revocations due at `now` in their environments' lanes and returns at once: one
+   * environment whose database hangs fills its own lane and nobody else's. Returns how many started.
+   */
+  function dispatchRevocations(now: number): number {
+    let started = 0;
+    const busy = [...lanes.keys(), ...heldIds(now)];
+    for (const env of config.environments) {
+      const free = lanes.free(env.name);
+      if (free === 0) continue;
+      for (const request of store.requests.listDueIn(env.name, now, Math.min(free, settings.batchSize), busy)) {
+        const reason = request.state === 'active' ? 'expired' : 'retry';
+        const ran = lanes.run(env.name, request.id, async () => {
+          try {
+            await attemptRevoke(request.id, 'scheduler', reason);
+            held.delete(request.id);
+          } catch (err) {
+            hold(request.id, err);
+          }
+        });
+        if (ran) started++;
+      }
     }
+    return started;
   }
 
-  async function revokeExpired(now: number): Promise<number> {
-    return drain(
-      () => store.requests.listExpiring(now, settings.batchSize),
-      (r) => attemptRevoke(r, 'scheduler', 'expired'),
-    );
-  }
-
-  async function retryRevocations(now: number): Promise<number> {
-    return drain(
-      () => store.requests.listRetryDue(now, settings.batchSize),
-      (r) => attemptRevoke(r, 'scheduler', 'retry'),
-    );
+  /** The next moment revocation work is due in an environment with room in its lane (full lanes wake the timer as they drain). */
+  function nextRevocationAt(now: number): number | null {
+    const envs = config.environments.filter((e) => lanes.free(e.name) > 0).map((e) => e.name);
+    const ids = [...lanes.keys(), ...heldIds(now)];
+    const due = store.requests.nextDueAmong(envs, ids);
+    const released = [...held.values()].map((h) => h.until);
+    const all = [due, ...released].filter((t): t is number => t !== null);
+    return all.length ? Math.min(...all) : null;
   }
 
   function reminderOffsets(): number[] {
@@ -91,22 +102,19 @@ export function createExpiry(deps: ExpiryDeps) {
   /** The reminder kind: the expiry it belongs to is part of it, so an extension gets fresh reminders. */
   const reminderKind = (request: AccessRequest, offset: number) => `expiry:${offset}:${request.expiresAt}`;
 
-  async function sendReminder(request: AccessRequest, env: LoadedEnvironment, offset: number): Promise<void> {
+  /** Claims the reminder and queues it in one transaction: the outbox delivers it, so it is marked sent here. */
+  function queueReminder(request: AccessRequest, env: LoadedEnvironment, offset: number, now: number): void {
     const kind = reminderKind(request, offset);
-    if (!store.reminders.claim(request.id, kind)) return;
-    const left = Math.max((request.expiresAt ?? 0) - clock.now(), 0);
-    try {
-      await notifier.expiryReminder(
-        request,
-        env,
-        `:hourglass_flowing_sand: The temporary user \`${request.username}\` of <@${request.requester}> in *${env.name}* expires in ${formatDuration(Math.max(Math.round(left / 60_000), 1) * 60_000)}.`,
-      );
+    const left = Math.max((request.expiresAt ?? 0) - now, 0);
+    store.transaction(() => {
+      if (!store.reminders.claim(request.id, kind)) return;
+      notices.send({
+        topic: 'expiry.reminder',
+        requestId: request.id,
+        text: `:hourglass_flowing_sand: The ${userWords(request)} \`${request.username}\` of <@${request.requester}> in *${env.name}* expires in ${formatDuration(Math.max(Math.round(left / 60_000), 1) * 60_000)}.`,
+      });
       store.reminders.markSent(request.id, kind);
-    } catch (err) {
-      // Left claimed but unsent: every run sends unsent claims older than a minute again, so it is not lost.
-      log.warn({ err, requestId: request.id }, 'expiry reminder failed');
-      store.audit.append({ actor: 'bot', action: 'delivery_failed', requestId: request.id, env: request.env, detail: { what: 'expiry reminder', error: String((err as Error).message ?? err) } });
-    }
+    });
   }
 
   /**
@@ -114,57 +122,66 @@ export function createExpiry(deps: ExpiryDeps) {
    * since the last run is read, so a run costs what is newly due, not what is active. When several
    * reminders of one user are due at once (after downtime), only the nearest is sent.
    */
-  async function sendReminders(now: number): Promise<void> {
+  function queueReminders(now: number): void {
     const from = remindersScannedUpTo;
-    remindersScannedUpTo = now;
     const offsets = reminderOffsets();
-    const due = new Map<string, { request: AccessRequest; offsets: number[] }>();
+    const due = new Map<string, { request: AccessRequest; env: LoadedEnvironment; offsets: number[] }>();
     for (const offset of offsets) {
       for (const request of store.requests.listExpiringBetween(from + offset, now + offset)) {
-        const env = envOf(request);
-        if (!env.policy.reminders.includes(offset) || request.expiresAt === null || request.expiresAt <= now) continue;
+        const env = knownEnvironment(request.env);
+        if (!env || !env.policy.reminders.includes(offset) || request.expiresAt === null || request.expiresAt <= now) continue;
         if (request.activatedAt !== null && request.expiresAt - request.activatedAt <= offset) continue; // shorter-lived than the reminder
-        const entry = due.get(request.id) ?? { request, offsets: [] };
+        const entry = due.get(request.id) ?? { request, env, offsets: [] };
         entry.offsets.push(offset);
         due.set(request.id, entry);
       }
     }
-    await inParallel([...due.values()], settings.concurrency, async ({ request, offsets: found }) => {
+    for (const { request, env, offsets: found } of due.values()) {
       const nearest = Math.min(...found);
       for (const other of found) if (other !== nearest) skipReminder(request.id, reminderKind(request, other));
-      await sendReminder(request, envOf(request), nearest);
-    });
+      queueReminder(request, env, nearest, now);
+    }
+    // Moved only once everything is queued: a store error above means the same window is read again.
+    remindersScannedUpTo = now;
   }
 
-  /** Reminders claimed but never sent (a crash in between, or Slack refused) are sent again, 30 s on. */
-  async function recoverUnsent(now: number): Promise<void> {
-    for (const { requestId, kind } of store.reminders.listUnsent(now - UNSENT_RETRY_MS + 1)) {
+  /** Reminders claimed but never sent by an older version of the bot (before the outbox): queued now. */
+  function recoverUnsent(now: number): void {
+    for (const { requestId, kind } of store.reminders.listUnsent(now + 1)) {
       const request = store.requests.get(requestId);
       store.reminders.release(requestId, kind);
-      if (!request || request.state !== 'active' || !kind.startsWith('expiry:')) continue;
+      const env = request ? knownEnvironment(request.env) : undefined;
+      if (!request || !env || request.state !== 'active' || !kind.startsWith('expiry:')) continue;
       const offset = Number(kind.split(':')[1]);
-      if (reminderKind(request, offset) === kind) await sendReminder(request, envOf(request), offset);
+      if (reminderKind(request, offset) === kind) queueReminder(request, env, offset, now);
     }
   }
 
-  /** Undecided requests: expired after the environment's pendingTimeout; approvers reminded on the way. */
-  async function handlePending(now: number): Promise<void> {
+  /** Undecided requests: expired after the environment's pendingTimeout; approvers reminded on the way. Never awaits Slack. */
+  function handlePending(now: number): void {
     for (const request of store.requests.listInStates(['pending'])) {
-      const env = envOf(request);
+      const env = knownEnvironment(request.env);
+      if (!env) continue;
       const age = now - request.createdAt;
       if (age >= env.policy.pendingTimeout) {
-        const expired = store.requests.transition(request.id, {
-          from: ['pending'],
-          to: 'expired',
-          actor: 'scheduler',
-          set: { decisionReason: `nobody decided within ${formatDuration(env.policy.pendingTimeout)}` },
+        const waited = formatDuration(env.policy.pendingTimeout);
+        const expired = store.transaction(() => {
+          const done = store.requests.transition(request.id, {
+            from: ['pending'],
+            to: 'expired',
+            actor: 'scheduler',
+            set: { decisionReason: `nobody decided within ${waited}` },
+          });
+          if (!done) return undefined;
+          notices.send({ topic: 'approval.updated', requestId: done.id, status: `Expired: nobody decided within ${waited}.` });
+          notices.send({
+            topic: 'requester.notice',
+            requestId: done.id,
+            text: `Your ${userWords(done)} request for ${env.name} expired: nobody decided within ${waited}. Ask again with ${askAgain(done)}, or ping an approver.`,
+          });
+          return done;
         });
-        if (expired) {
-          await deliver('approval update', expired, () => notifier.approvalUpdated(expired, env, `Expired: nobody decided within ${formatDuration(env.policy.pendingTimeout)}.`));
-          await deliver('requester notice', expired, () =>
-            notifier.notifyRequester(expired, `Your temporary user request for ${env.name} expired: nobody decided within ${formatDuration(env.policy.pendingTimeout)}. Ask again with \`/dbuser request ${env.name}\`, or ping an approver.`),
-          );
-        }
+        if (expired) temporary.forgetChosenPassword(expired.id);
         continue;
       }
       const dueIndex = env.policy.approverReminders.filter((at) => age >= at).length - 1;
@@ -172,14 +189,14 @@ export function createExpiry(deps: ExpiryDeps) {
       // Earlier reminders that were missed (downtime) are claimed silently: one nudge, not a burst.
       for (let i = 0; i < dueIndex; i++) skipReminder(request.id, `pending:${i}`);
       const kind = `pending:${dueIndex}`;
-      if (!store.reminders.claim(request.id, kind)) continue;
-      const approvers = await temporary.approversOf(env);
-      await deliver('approver reminder', request, async () => {
-        await notifier.remindApprovers(
-          request,
-          env,
-          `:bell: Still waiting for a decision for ${formatDuration(Math.floor(age / 60_000) * 60_000)}: ${approvers.map((u) => `<@${u}>`).join(' ')}`,
-        );
+      store.transaction(() => {
+        if (!store.reminders.claim(request.id, kind)) return;
+        // Mentions, not member lists: Slack expands a group mention itself, so nothing here waits on Slack.
+        notices.send({
+          topic: 'approvers.reminder',
+          requestId: request.id,
+          text: `:bell: Still waiting for a decision for ${formatDuration(Math.floor(age / 60_000) * 60_000)}: ${temporary.approverMention(env, request.kind)}`,
+        });
         store.reminders.markSent(request.id, kind);
       });
     }
@@ -189,7 +206,8 @@ export function createExpiry(deps: ExpiryDeps) {
   function nextPendingAt(): number | null {
     let next: number | null = null;
     for (const request of store.requests.listInStates(['pending'])) {
-      const env = envOf(request);
+      const env = knownEnvironment(request.env);
+      if (!env) continue;
       const sent = new Set(store.reminders.kindsFor(request.id));
       const times = [
         request.createdAt + env.policy.pendingTimeout,
@@ -210,60 +228,108 @@ export function createExpiry(deps: ExpiryDeps) {
     return next;
   }
 
+  /**
+   * Everything due at `now`, most urgent first, without waiting for any of it: revocations start in
+   * their lanes, notices go to the outbox. Each part fails alone, so a store error in reminders does
+   * not stop revocations. Returns the revocations started.
+   */
+  function tick(now: number): number {
+    let started = 0;
+    const parts: [string, () => void][] = [
+      ['revocations', () => void (started = dispatchRevocations(now))],
+      ['unsent reminders', () => recoverUnsent(now)],
+      ['reminders', () => queueReminders(now)],
+      ['pending requests', () => handlePending(now)],
+      ['reconciliation', () => temporary.sweep(now)],
+    ];
+    const failures: unknown[] = [];
+    for (const [part, run] of parts) {
+      try {
+        run();
+      } catch (err) {
+        failures.push(err);
+        log.error({ err, part }, 'scheduled work failed');
+      }
+    }
+    // The timer backs off while the store keeps failing (src/jobs/due-timer.ts).
+    if (failures.length === parts.length) throw failures[0];
+    return started;
+  }
+
   return {
     settings,
     attemptRevoke,
-    revokeExpired,
-    retryRevocations,
-    sendReminders,
-    handlePending,
+    tick,
 
-    /** Everything due at `now`, most urgent first. */
+    /** Resolves once no revocation runs (tests, shutdown). */
+    idle: () => lanes.idle(),
+
+    /** tick, then wait for the revocations it started, until nothing more is due at `now` (tests, catch-up). */
     async runDue(now: number): Promise<void> {
-      await revokeExpired(now);
-      await retryRevocations(now);
-      await recoverUnsent(now);
-      await sendReminders(now);
-      await handlePending(now);
+      for (let round = 0; round < 1_000; round++) {
+        const started = tick(now);
+        await lanes.idle();
+        if (started === 0) return;
+      }
     },
 
     nextDueAt(): number | null {
-      const unsent = store.reminders.listUnsent(Number.MAX_SAFE_INTEGER)[0];
-      const retryUnsentAt = unsent ? unsent.claimedAt + UNSENT_RETRY_MS : null;
-      const candidates = [store.requests.nextDueAt(), nextReminderAt(), nextPendingAt(), retryUnsentAt].filter((t): t is number => t !== null);
+      const now = clock.now();
+      const candidates = [nextRevocationAt(now), nextReminderAt(), nextPendingAt(), temporary.nextSweepAt()].filter((t): t is number => t !== null);
       return candidates.length ? Math.min(...candidates) : null;
     },
 
-    /** Extends an active user within policy: at most maxExtensions times, never past maxTtl in total. */
+    /**
+     * Extends an active user within policy: at most maxExtensions times, never past maxTtl in total, never
+     * once expired (its revocation is due or under way). Where extensionNeedsApproval is set, only an
+     * approver other than the owner may extend it.
+     */
     async extend(input: { requestId: string; actor: string }): Promise<AccessRequest> {
       const request = store.requests.get(input.requestId);
       if (!request) throw new AppError('not_found', 'That user no longer exists.');
-      const env = envOf(request);
+      const env = temporary.environment(request.env);
       const approver = await temporary.isApprover(input.actor, env);
       const owner = input.actor === request.requester;
-      if (!approver && !(owner && !env.policy.extensionNeedsApproval)) {
-        throw new AppError('forbidden', owner ? `In ${env.name} an approver must extend temporary users.` : 'Only the owner of this user or an approver can extend it.');
+      if (env.policy.extensionNeedsApproval ? !approver || owner : !approver && !owner) {
+        throw new AppError(
+          'forbidden',
+          owner
+            ? `In ${env.name} another approver must extend your ${userWords(request)}: ${temporary.approverMention(env)}.`
+            : 'Only the owner of this user or an approver can extend it.',
+        );
       }
-      if (request.state !== 'active' || request.expiresAt === null || request.activatedAt === null) {
-        throw new AppError('conflict', `This user is no longer active, so it cannot be extended. Ask for a new one with \`/dbuser request ${env.name}\`.`);
+      /** The rules that depend on the user's current row: checked before, and again inside the write. */
+      function extension(current: AccessRequest): { expiresAt: number; byMs: number } {
+        if (current.state !== 'active' || current.expiresAt === null || current.activatedAt === null || current.expiresAt <= clock.now()) {
+          throw new AppError('conflict', `This user has expired or is no longer active, so it cannot be extended. Ask for a new one with ${askAgain(current)}.`);
+        }
+        if (current.extensions >= env.policy.maxExtensions) {
+          throw new AppError('forbidden', `This user was already extended ${current.extensions} time(s); ${env.name} allows ${env.policy.maxExtensions}. Ask for a new one when it expires.`);
+        }
+        const lived = current.expiresAt - current.activatedAt;
+        const total = Math.min(lived + current.durationMs, env.policy.maxTtl);
+        if (total <= lived) {
+          throw new AppError('forbidden', `This user already has the longest lifetime ${env.name} allows (${formatDuration(env.policy.maxTtl)}).`);
+        }
+        return { expiresAt: current.activatedAt + total, byMs: total - lived };
       }
-      if (request.extensions >= env.policy.maxExtensions) {
-        throw new AppError('forbidden', `This user was already extended ${request.extensions} time(s); ${env.name} allows ${env.policy.maxExtensions}. Ask for a new one when it expires.`);
-      }
-      const lived = request.expiresAt - request.activatedAt;
-      const total = Math.min(lived + request.durationMs, env.policy.maxTtl);
-      if (total <= lived) {
-        throw new AppError('forbidden', `This user already has the longest lifetime ${env.name} allows (${formatDuration(env.policy.maxTtl)}).`);
-      }
-      const expiresAt = request.activatedAt + total;
-      const extended = store.requests.transition(request.id, {
-        from: ['active'],
-        to: 'active',
-        actor: input.actor,
-        set: { expiresAt, extensions: request.extensions + 1 },
-        detail: { extendedByMs: total - lived },
+      extension(request);
+      // The approver check above may have awaited Slack: the row is read again and every rule re-checked in
+      // the write, so of overlapping clicks one extends and the others are told why not, and a revocation
+      // that started meanwhile wins.
+      const extended = store.transaction(() => {
+        const current = store.requests.get(request.id);
+        if (!current) throw new AppError('not_found', 'That user no longer exists.');
+        const { expiresAt, byMs } = extension(current);
+        return store.requests.transition(request.id, {
+          from: ['active'],
+          to: 'active',
+          actor: input.actor,
+          set: { expiresAt, extensions: current.extensions + 1 },
+          detail: { extendedByMs: byMs },
+        });
       });
-      if (!extended) throw new AppError('conflict', 'The user changed meanwhile; try again.');
+      if (!extended) throw new AppError('conflict', 'The user changed meanwhile; look again with `/dbuser list`.');
       deps.onChange?.();
       return extended;
     },
@@ -272,14 +338,14 @@ export function createExpiry(deps: ExpiryDeps) {
     async revokeNow(input: { requestId: string; actor: string }): Promise<RevokeOutcome> {
       const request = store.requests.get(input.requestId);
       if (!request) throw new AppError('not_found', 'That user no longer exists.');
-      const env = envOf(request);
-      if (input.actor !== request.requester && !(await temporary.isApprover(input.actor, env))) {
+      const env = temporary.environment(request.env);
+      if (input.actor !== request.requester && !(await temporary.isAnyApprover(input.actor, env))) {
         throw new AppError('forbidden', 'Only the owner of this user or an approver can revoke it.');
       }
       if (!['active', 'revoking', 'revoke_failed'].includes(request.state)) {
         throw new AppError('conflict', `This user is already ${request.state.replace('_', '-')}.`);
       }
-      return attemptRevoke(request, input.actor, request.state === 'active' ? 'requested' : 'retry');
+      return attemptRevoke(request.id, input.actor, request.state === 'active' ? 'requested' : 'retry');
     },
 
     /** `/dbuser revoke <username>`: approvers only. */
@@ -289,9 +355,9 @@ export function createExpiry(deps: ExpiryDeps) {
         .listInStates(['active', 'revoking', 'revoke_failed'])
         .find((r) => r.username !== null && r.username.toLowerCase() === wanted.toLowerCase());
       if (!request) throw new AppError('not_found', `No active temporary user is called \`${wanted.slice(0, 64)}\`. \`/dbuser list\` shows them.`);
-      const env = envOf(request);
-      if (!(await temporary.isApprover(input.actor, env))) throw new AppError('forbidden', `Only approvers of ${env.name} can revoke other people's users.`);
-      return { request, outcome: await attemptRevoke(request, input.actor, request.state === 'active' ? 'requested' : 'retry') };
+      const env = temporary.environment(request.env);
+      if (!(await temporary.isAnyApprover(input.actor, env))) throw new AppError('forbidden', `Only approvers of ${env.name} can revoke other people's users.`);
+      return { request, outcome: await attemptRevoke(request.id, input.actor, request.state === 'active' ? 'requested' : 'retry') };
     },
 
     /** Database users with the bot's prefix that no open request owns, and active users whose login is gone. */
@@ -310,18 +376,22 @@ export function createExpiry(deps: ExpiryDeps) {
       };
     },
 
-    /** The scheduled check: reports each environment that has anything to report. */
+    /** The scheduled check: every environment at once (one that hangs delays no other), each reported when it has anything to report. */
     async reportOrphans(): Promise<void> {
-      for (const env of config.environments) {
-        try {
-          const report = await this.findOrphans(env);
-          if (report.unknown.length + report.missing.length === 0) continue;
-          store.audit.append({ actor: 'scheduler', action: 'orphans_found', env: env.name, detail: { unknown: report.unknown, missing: report.missing.map((m) => m.username) } });
-          await notifier.orphanReport(env, report);
-        } catch (err) {
-          log.error({ err, env: env.name }, 'orphan check failed');
-        }
-      }
+      await Promise.all(
+        config.environments.map(async (env) => {
+          try {
+            const report = await this.findOrphans(env);
+            if (report.unknown.length + report.missing.length === 0) return;
+            store.transaction(() => {
+              store.audit.append({ actor: 'scheduler', action: 'orphans_found', env: env.name, detail: { unknown: report.unknown, missing: report.missing.map((m) => m.username) } });
+              notices.send({ topic: 'orphan.report', env: env.name, report });
+            });
+          } catch (err) {
+            log.error({ err, env: env.name }, 'orphan check failed');
+          }
+        }),
+      );
     },
 
     /** Drops a database user the state does not know: approvers only, and never one an open request owns. */

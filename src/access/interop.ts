@@ -39,7 +39,7 @@ export interface InteropStatus {
 }
 
 export function createInterop(deps: AccessDeps & { temporary: TemporaryAccess }) {
-  const { store, notifier, temporary, config, clock, log } = deps;
+  const { store, notifier, notices, temporary, config, clock, log } = deps;
   const usernameOf = (env: LoadedEnvironment) => interopUsername(env, config.usernamePrefix);
 
   /** Read & write on SQL Server; read only on Oracle, where interop writes are not supported yet (unless enabled). */
@@ -56,7 +56,9 @@ export function createInterop(deps: AccessDeps & { temporary: TemporaryAccess })
     const username = usernameOf(env);
     const family = dialectOf(env).family;
     const lines = [
-      exists ? `(user ${username} exists: grants are re-applied; GRANT adds only what is missing)` : `CREATE USER ${username} (password shown once to the requester)`,
+      exists
+        ? `(user ${username} exists: grants are re-applied, GRANT adds only what is missing; it gets a new password, shown once to the requester)`
+        : `CREATE USER ${username} (password shown once to the requester)`,
       `GRANT SELECT ON ${INTEROP_METAMODEL_TABLES.join(', ')} (schema ${env.connection.schema})`,
       `GRANT SELECT ON ${INTEROP_CATALOG_VIEWS[family].map((v) => `${v.schema}.${v.name}`).join(', ')}`,
       ...(env.interop.userAndTenant ? [`GRANT SELECT ON ${USER_AND_TENANT_OBJECTS.join(', ')} (User and Tenant)`] : []),
@@ -160,7 +162,7 @@ export function createInterop(deps: AccessDeps & { temporary: TemporaryAccess })
         action: 'setup',
         requester: input.requester,
         objects: [],
-        summary: exists ? `Re-apply the grants of ${usernameOf(env)} (it exists)` : `Create the interoperability user ${usernameOf(env)}`,
+        summary: exists ? `Re-apply the grants of ${usernameOf(env)} (it exists) and give it a new password` : `Create the interoperability user ${usernameOf(env)}`,
       });
       return post(action, env, setupPlan(env, exists));
     },
@@ -195,8 +197,7 @@ export function createInterop(deps: AccessDeps & { temporary: TemporaryAccess })
         const failed = store.interop.move(action.id, ['running'], 'failed', 'bot', {
           error: 'interrupted by a restart of the bot: ask again (grants are idempotent; a setup whose user was created re-applies its grants)',
         });
-        const env = config.environments.find((e) => e.name === action.env);
-        if (failed && env) await notifier.interopUpdated(failed, env, `Interrupted by a restart of the bot. ${failed.error}`).catch(() => {});
+        if (failed && temporary.knownEnvironment(action.env)) notices.send({ topic: 'interop.updated', actionId: failed.id, status: `Interrupted by a restart of the bot. ${failed.error}` });
       }
       return stuck.length;
     },
@@ -227,7 +228,7 @@ export function createInterop(deps: AccessDeps & { temporary: TemporaryAccess })
       const decided = store.interop.move(action.id, ['pending'], input.decision === 'approve' ? 'running' : 'denied', input.actor, { decidedBy: input.actor, decidedAt: clock.now() });
       if (!decided) return { changed: false, action: store.interop.get(action.id) ?? action };
       if (decided.state === 'denied') {
-        await notifier.interopUpdated(decided, env, `Denied by <@${input.actor}>.`).catch((err: unknown) => log.warn({ err }, 'interop update failed'));
+        notices.send({ topic: 'interop.updated', actionId: decided.id, status: `Denied by <@${input.actor}>.` });
         return { changed: true, action: decided };
       }
       const db = deps.database(env);
@@ -237,27 +238,40 @@ export function createInterop(deps: AccessDeps & { temporary: TemporaryAccess })
         let result: string;
         if (decided.action === 'setup') {
           const exists = await db.userExists({ username });
-          const password = exists ? undefined : generatePassword();
-          if (password) await db.createUser({ username, password, kind: 'interop' });
-          else await db.grantInteropSet({ username });
+          // Every run of an approved setup hands out a new password: the way back for one that was never seen.
+          const password = generatePassword();
+          if (exists) {
+            await db.rotatePassword({ username, password });
+            await db.grantInteropSet({ username });
+          } else {
+            await db.createUser({ username, password, kind: 'interop' });
+          }
           if (env.interop.userAndTenant) await db.grantObjects({ username, grants: USER_AND_TENANT_OBJECTS.map((object) => ({ object, privileges: ['SELECT'] })) });
           // Shown once everything is granted, so the password never arrives for a half-set-up user.
-          if (password) await notifier.deliverInteropCredentials(decided, env, username, password);
+          const shown = await temporary.deliver('interop credentials', { id: decided.id, env: env.name }, () => notifier.deliverInteropCredentials(decided, env, username, password));
           store.interop.recordGrant({ env: env.name, object: username, kind: 'setup', privileges: ['SELECT'], actionId: decided.id });
-          result = exists ? `${username} existed; its grants were re-applied.` : `${username} was created; its password was shown once to <@${decided.requester}>.`;
+          const how = shown
+            ? `its new password was shown once to <@${decided.requester}>.`
+            : `its new password could not be shown to <@${decided.requester}>: run \`/interop setup ${env.name}\` again for another one.`;
+          result = exists ? `${username} existed; its grants were re-applied and ${how}` : `${username} was created; ${how}`;
         } else {
           await db.grantObjects({ username, grants: decided.objects.map((o) => ({ object: o.object, privileges: o.privileges as never })) });
           for (const o of decided.objects) store.interop.recordGrant({ env: env.name, object: o.object, kind: o.kind, privileges: o.privileges, actionId: decided.id });
           result = `Granted ${username}: ${decided.objects.map((o) => `${o.privileges.join(', ')} on ${o.object}`).join('; ')}.`;
         }
         failpoint('interop:after-grant');
-        const done = store.interop.move(decided.id, ['running'], 'done', 'bot', { result }) ?? decided;
-        await notifier.interopUpdated(done, env, `Approved by <@${input.actor}>. ${result}`).catch((err: unknown) => log.warn({ err }, 'interop update failed'));
+        const done = store.transaction(() => {
+          const moved = store.interop.move(decided.id, ['running'], 'done', 'bot', { result }) ?? decided;
+          notices.send({ topic: 'interop.updated', actionId: moved.id, status: `Approved by <@${input.actor}>. ${result}` });
+          return moved;
+        });
         return { changed: true, action: done };
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        const failed = store.interop.move(decided.id, ['running'], 'failed', 'bot', { error: message }) ?? decided;
-        await notifier.interopUpdated(failed, env, `Approved by <@${input.actor}>, but it failed: ${message}`).catch((e: unknown) => log.warn({ err: e }, 'interop update failed'));
+        store.transaction(() => {
+          const failed = store.interop.move(decided.id, ['running'], 'failed', 'bot', { error: message }) ?? decided;
+          notices.send({ topic: 'interop.updated', actionId: failed.id, status: `Approved by <@${input.actor}>, but it failed: ${message}` });
+        });
         throw err;
       }
     },

@@ -9,8 +9,10 @@ import { nominalUsername } from '../dialects/usernames.js';
 import { AppError } from '../errors.js';
 import { failpoint } from '../failpoints.js';
 import { OPEN_STATES, type AccessRequest, type Via } from '../store/requests.js';
+import { planOf } from './core/plan.js';
+import { userWords } from './core/wording.js';
 import { ipProblem } from './ips.js';
-import { userWords, type AccessDeps, type TemporaryAccess } from './temporary.js';
+import type { AccessDeps, TemporaryAccess } from './temporary.js';
 
 export type PermanentAccess = 'readonly' | 'readwrite';
 
@@ -36,7 +38,7 @@ const VIA_WORDS: Record<Via, string> = {
 };
 
 export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryAccess }) {
-  const { store, notifier, config, temporary } = deps;
+  const { store, notifier, notices, config, temporary } = deps;
 
   const accessWord = (access: PermanentAccess) => (access === 'readonly' ? 'read-only' : 'read & write');
   const accessFlag = (access: PermanentAccess) => (access === 'readonly' ? 'read' : 'readwrite');
@@ -102,31 +104,36 @@ export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryA
       const ips = checkIps(input.via, input.ips);
       const envs = [...new Set(input.envs.map((e) => e.trim().toLowerCase()).filter(Boolean))].map((name) => temporary.environment(name));
       if (envs.length === 0) throw new AppError('invalid_input', 'Name at least one environment.');
-      for (const env of envs) {
-        const existing = store.requests.findPermanent(env.name, input.access);
-        if (existing) {
-          throw new AppError(
-            'conflict',
-            `${env.name} already has a ${accessWord(input.access)} permanent user (\`${existing.username}\`, <@${existing.requester}>, ${existing.state}): one per environment. For a new password use \`/dbuser rotate ${env.name} --access ${accessFlag(input.access)}\`.`,
-          );
-        }
-        checkConnection(env, input.via);
-      }
       const requesterName = await deps.directory.displayName(input.requester).catch(() => input.requester);
+      // The rules are checked in the transaction that inserts: two overlapping requests cannot both pass
+      // (a VPN user and an allowlisted one side by side), since nothing is awaited in between.
+      const created = store.transaction(() =>
+        envs.map((env) => {
+          const existing = store.requests.findPermanent(env.name, input.access);
+          if (existing) {
+            throw new AppError(
+              'conflict',
+              `${env.name} already has a ${accessWord(input.access)} permanent user (\`${existing.username}\`, <@${existing.requester}>, ${existing.state}): one per environment. For a new password use \`/dbuser rotate ${env.name} --access ${accessFlag(input.access)}\`.`,
+            );
+          }
+          checkConnection(env, input.via);
+          const username = nominalUsername({ prefix: config.usernamePrefix, requester: `${input.access === 'readonly' ? 'ro' : 'rw'}_${env.name}`, rules: targetOf(env).rules });
+          const request = store.requests.create(
+            { kind: 'permanent', env: env.name, requester: input.requester, requesterName, access: input.access, durationMs: 0, reason, ownPassword: false, breakGlass: false, via: input.via, ips, username },
+            input.requester,
+          );
+          return { env, request, username };
+        }),
+      );
       const requests: AccessRequest[] = [];
-      for (const env of envs) {
-        const username = nominalUsername({ prefix: config.usernamePrefix, requester: `${input.access === 'readonly' ? 'ro' : 'rw'}_${env.name}`, rules: targetOf(env).rules });
-        const request = store.requests.create(
-          { kind: 'permanent', env: env.name, requester: input.requester, requesterName, access: input.access, durationMs: 0, reason, ownPassword: false, breakGlass: false, via: input.via, ips, username },
-          input.requester,
-        );
-        const plan = temporary.planOf(request, env, username);
+      for (const { env, request, username } of created) {
+        const plan = planOf(request, env, username);
         const posted = await temporary.deliver('approval request', request, () =>
           notifier.approvalRequested(request, env, plan).then(({ channel, ts }) => store.requests.setApprovalMessage(request.id, channel, ts)),
         );
         if (!posted) {
-          // Nobody can approve a request nobody can see: withdraw it (and any posted before it) rather than leave it blocking.
-          for (const r of [...requests, request]) store.requests.transition(r.id, { from: ['pending'], to: 'failed', actor: 'bot', set: { error: 'the approval request could not be posted to Slack' } });
+          // Nobody can approve a request nobody can see: withdraw them all rather than leave them blocking.
+          for (const c of created) store.requests.transition(c.request.id, { from: ['pending'], to: 'failed', actor: 'bot', set: { error: 'the approval request could not be posted to Slack' } });
           throw new AppError('unavailable', `The request could not be posted to the approval channel of ${env.name}, so nothing was requested. Try again in a minute.`);
         }
         requests.push(store.requests.get(request.id) ?? request);
@@ -160,10 +167,19 @@ export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryA
       const { request, env } = await temporary.assertCanDecide(input.requestId, input.actor);
       const ended = store.requests.finishRotation(request.id, input.actor, input.decision === 'approve' ? 'approved' : 'denied');
       if (!ended) return { changed: false, request };
+      const again = `\`/dbuser rotate ${env.name} --access ${ended.access === 'readonly' ? 'read' : 'readwrite'}\``;
       if (input.decision === 'deny') {
-        await temporary.deliver('rotation update', ended, () => notifier.rotationDecided(ended, env, `New password denied by <@${input.actor}>.`));
-        await temporary.deliver('requester notice', ended, () => notifier.notifyRequester(ended, `Your request for a new password of \`${ended.username}\` in ${env.name} was denied by <@${input.actor}>.`));
+        store.transaction(() => {
+          notices.send({ topic: 'rotation.decided', requestId: ended.id, ts: ended.rotationApprovalTs, status: `New password denied by <@${input.actor}>.` });
+          notices.send({ topic: 'requester.notice', requestId: ended.id, text: `Your request for a new password of \`${ended.username}\` in ${env.name} was denied by <@${input.actor}>.` });
+        });
         return { changed: true, request: ended };
+      }
+      const current = store.requests.get(ended.id);
+      if (current?.state !== 'active') {
+        // Revoked while the approval waited: nothing may re-enable it.
+        notices.send({ topic: 'rotation.decided', requestId: ended.id, ts: ended.rotationApprovalTs, status: `Approved by <@${input.actor}>, but the user is no longer active; nothing was changed.` });
+        return { changed: true, request: current ?? ended };
       }
       const password = generatePassword();
       failpoint('permanent-rotation:before-set-password');
@@ -171,15 +187,37 @@ export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryA
         await deps.database(env).rotatePassword({ username: ended.username!, password });
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        await temporary.deliver('rotation update', ended, () => notifier.rotationDecided(ended, env, `Approved by <@${input.actor}>, but setting the password failed: ${message}`));
-        await temporary.deliver('requester notice', ended, () =>
-          notifier.notifyRequester(ended, `The new password for \`${ended.username}\` in ${env.name} could not be set: ${message} The old password still works; ask again with \`/dbuser rotate ${env.name} --access ${ended.access === 'readonly' ? 'read' : 'readwrite'}\`.`),
-        );
+        store.transaction(() => {
+          notices.send({ topic: 'rotation.decided', requestId: ended.id, ts: ended.rotationApprovalTs, status: `Approved by <@${input.actor}>, but setting the password failed: ${message}` });
+          notices.send({
+            topic: 'requester.notice',
+            requestId: ended.id,
+            text: `The new password for \`${ended.username}\` in ${env.name} could not be set: ${message} The old password still works; ask again with ${again}.`,
+          });
+        });
         throw err;
       }
       store.audit.append({ actor: input.actor, action: 'password_rotated', requestId: ended.id, env: env.name });
-      await temporary.deliver('credentials', ended, () => notifier.deliverCredentials(ended, env, password));
-      await temporary.deliver('rotation update', ended, () => notifier.rotationDecided(ended, env, `New password approved by <@${input.actor}> and shown to <@${ended.requester}>.`));
+      const shown = await temporary.deliver('credentials', ended, () => notifier.deliverCredentials(ended, env, password));
+      store.transaction(() => {
+        store.audit.append({ actor: 'bot', action: shown ? 'credentials_shown' : 'credentials_not_shown', requestId: ended.id, env: env.name });
+        if (shown) {
+          notices.send({ topic: 'rotation.decided', requestId: ended.id, ts: ended.rotationApprovalTs, status: `New password approved by <@${input.actor}> and shown to <@${ended.requester}>.` });
+          return;
+        }
+        // The password changed but nobody saw it: the old one no longer works, so say so and how to get another.
+        notices.send({
+          topic: 'rotation.decided',
+          requestId: ended.id,
+          ts: ended.rotationApprovalTs,
+          status: `New password approved by <@${input.actor}> and set, but it could not be shown to <@${ended.requester}>; they need to ask again.`,
+        });
+        notices.send({
+          topic: 'requester.notice',
+          requestId: ended.id,
+          text: `The new password for \`${ended.username}\` in ${env.name} was set but could not be shown to you, and the old one no longer works. Ask again with ${again}.`,
+        });
+      });
       return { changed: true, request: ended };
     },
 
@@ -210,22 +248,24 @@ export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryA
       return { env: env.name, users: results };
     },
 
-    /** The scheduled re-grant: every environment, reported in its reminder channel when anything was added or failed. */
+    /** The scheduled re-grant: every environment at once (one that hangs delays no other), reported in its reminder channel when anything was added or failed. */
     async syncAll(): Promise<void> {
-      for (const env of config.environments) {
-        try {
-          const { users } = await this.sync(env.name, 'scheduler');
-          const changed = users.filter((u) => u.report.added.length > 0 || u.report.failed.length > 0);
-          if (changed.length === 0) continue;
-          const lines = changed.map(
-            (u) =>
-              `• \`${u.username}\`: ${u.report.added.length} table(s) granted${u.report.added.length ? ` (${u.report.added.slice(0, 10).join(', ')}${u.report.added.length > 10 ? ', …' : ''})` : ''}${u.report.failed.length ? `; ${u.report.failed.length} failed: ${u.report.failed.map((f) => `${f.table}: ${f.error.message}`).join('; ')}` : ''}`,
-          );
-          await notifier.grantsSynced(env, `New application tables in *${env.name}* granted to read & write users:\n${lines.join('\n')}`);
-        } catch (err) {
-          deps.log.error({ err, env: env.name }, 'grant sync failed');
-        }
-      }
+      await Promise.all(
+        config.environments.map(async (env) => {
+          try {
+            const { users } = await this.sync(env.name, 'scheduler');
+            const changed = users.filter((u) => u.report.added.length > 0 || u.report.failed.length > 0);
+            if (changed.length === 0) return;
+            const lines = changed.map(
+              (u) =>
+                `• \`${u.username}\`: ${u.report.added.length} table(s) granted${u.report.added.length ? ` (${u.report.added.slice(0, 10).join(', ')}${u.report.added.length > 10 ? ', …' : ''})` : ''}${u.report.failed.length ? `; ${u.report.failed.length} failed: ${u.report.failed.map((f) => `${f.table}: ${f.error.message}`).join('; ')}` : ''}`,
+            );
+            notices.send({ topic: 'channel.notice', env: env.name, channel: 'reminders', text: `New application tables in *${env.name}* granted to read & write users:\n${lines.join('\n')}` });
+          } catch (err) {
+            deps.log.error({ err, env: env.name }, 'grant sync failed');
+          }
+        }),
+      );
     },
 
     describe(request: AccessRequest): string {

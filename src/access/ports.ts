@@ -13,8 +13,10 @@ export interface Notifier {
   notifyRequester(request: AccessRequest, text: string): Promise<void>;
   /** The password, once, only to the requester: an ephemeral message in their DM with the bot. */
   deliverCredentials(request: AccessRequest, env: LoadedEnvironment, password: string): Promise<void>;
-  /** A direct message to each of `users` and a note in the approval channel (break-glass). */
-  alertApprovers(request: AccessRequest, env: LoadedEnvironment, users: readonly string[], text: string): Promise<void>;
+  /** A direct message to one person (a break-glass alert to an approver); never holds a secret. */
+  directMessage(user: string, text: string): Promise<void>;
+  /** A message in one of an environment's channels (a break-glass note, grants synced, a configuration warning). */
+  channelNotice(env: LoadedEnvironment, channel: 'approvals' | 'reminders', text: string): Promise<void>;
   /** Before expiry: to the reminder channel and the owner, with Extend and Revoke-now buttons. */
   expiryReminder(request: AccessRequest, env: LoadedEnvironment, text: string): Promise<void>;
   /** After a revocation: the reminder channel and the owner are told. */
@@ -33,8 +35,6 @@ export interface Notifier {
   interopUpdated(action: InteropAction, env: LoadedEnvironment, status: string): Promise<void>;
   /** The interoperability user's password, once, ephemeral, to whoever asked for the setup. */
   deliverInteropCredentials(action: InteropAction, env: LoadedEnvironment, username: string, password: string): Promise<void>;
-  /** What a scheduled grant sync added, in the reminder channel. */
-  grantsSynced(env: LoadedEnvironment, text: string): Promise<void>;
   /** Database users the state does not know, and active users whose login is gone, with Drop buttons. */
   orphanReport(env: LoadedEnvironment, report: OrphanReport): Promise<void>;
 }

@@ -3,10 +3,9 @@
 import type { Clock } from '../clock.js';
 import { lifetimeAtLeast, type Config, type LoadedEnvironment } from '../config.js';
 import type { Database } from '../dialects/database.js';
-import { createUserPlan } from '../dialects/database.js';
-import { dialectOf, targetOf } from '../dialects/index.js';
+import { ProvisioningError } from '../dialects/database.js';
+import { targetOf } from '../dialects/index.js';
 import { generatePassword, passwordProblems } from '../dialects/passwords.js';
-import { describePlan } from '../dialects/render.js';
 import { nominalUsername } from '../dialects/usernames.js';
 import { formatDuration } from '../duration.js';
 import { AppError, isAppError } from '../errors.js';
@@ -15,8 +14,14 @@ import { escapeText } from '../text.js';
 import type { Logger } from '../log.js';
 import { OPEN_STATES, type AccessRequest } from '../store/requests.js';
 import type { Store } from '../store/store.js';
+import type { Notices } from './core/notices.js';
+import { planOf } from './core/plan.js';
+import { retryStore } from './core/store-retry.js';
+import { STATE_WORDS, askAgain, statusLine, userWords } from './core/wording.js';
 import type { AccessMetrics, Directory, Notifier } from './ports.js';
 import { createRevoker, type RevocationSettings } from './revocation.js';
+
+export { userWords } from './core/wording.js';
 
 /** Temporary users need LifeTime 11.7.5 or later: seeds/outsystems-cloud-database-access.md#temporary-database-user */
 export const MIN_LIFETIME_FOR_TEMPORARY = '11.7.5';
@@ -28,11 +33,16 @@ export interface AccessDeps {
   onChange?: () => void;
   /** Jitter source for retries, in [0, 1). */
   random?: () => number;
+  /** Pauses between tries of a state write that must land (tests shorten them); see core/store-retry.ts. */
+  storeRetryDelaysMs?: readonly number[];
   config: Config;
   store: Store;
   /** The Database of an environment (opened once per environment by the caller). */
   database: (env: LoadedEnvironment) => Database;
+  /** Only what must not be written down goes here directly: approval posts (their ts is needed) and credentials. */
   notifier: Notifier;
+  /** Every other Slack notice, through the outbox. */
+  notices: Notices;
   directory: Directory;
   clock: Clock;
   log: Logger;
@@ -87,22 +97,6 @@ export function detailsOf(request: AccessRequest, env: LoadedEnvironment): Conne
   };
 }
 
-/** "temporary user" / "read-only permanent user", for messages. */
-export function userWords(request: Pick<AccessRequest, 'kind' | 'access'>): string {
-  if (request.kind === 'temporary') return 'temporary user';
-  return `${request.access === 'readonly' ? 'read-only' : 'read & write'} permanent user`;
-}
-
-/** Open states a person may still act on, in words for messages. */
-const STATE_WORDS: Record<string, string> = {
-  pending: 'waiting for approval',
-  approved: 'approved, being created',
-  provisioning: 'being created',
-  active: 'active',
-  revoking: 'being revoked',
-  revoke_failed: 'failing to be revoked (the bot keeps retrying)',
-};
-
 /** A person's open requests, and those they may decide. */
 export interface Listing {
   own: AccessRequest[];
@@ -110,16 +104,21 @@ export interface Listing {
 }
 
 export function createTemporaryAccess(deps: AccessDeps) {
-  const { config, store, notifier, directory, clock, log } = deps;
-  /** Passwords people chose, until their request is provisioned; memory only, never the store. */
+  const { config, store, notifier, notices, directory, clock, log } = deps;
+  /** Passwords people chose, until their request is provisioned or ends; memory only, never the store. */
   const chosenPasswords = new Map<string, string>();
+  /** Requests this process is creating or cleaning up right now: the sweep leaves them alone. */
+  const working = new Set<string>();
+  /** Environments with open requests that the configuration no longer has: reported once each. */
+  const driftReported = new Set<string>();
+  const storeRetry = <T>(write: () => T): Promise<T> => retryStore(write, deps.storeRetryDelaysMs);
   const revoker = createRevoker({
     store,
-    notifier,
+    notices,
     clock,
     log,
     database: deps.database,
-    environment,
+    knownEnvironment,
     statusLine,
     ...(deps.revocation ? { settings: deps.revocation } : {}),
     ...(deps.random ? { random: deps.random } : {}),
@@ -127,9 +126,14 @@ export function createTemporaryAccess(deps: AccessDeps) {
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
 
-  function environment(name: string): LoadedEnvironment {
+  /** The environment of that name, or undefined when the configuration does not have it (any more). */
+  function knownEnvironment(name: string): LoadedEnvironment | undefined {
     const wanted = name.trim().toLowerCase();
-    const env = config.environments.find((e) => e.name === wanted);
+    return config.environments.find((e) => e.name === wanted);
+  }
+
+  function environment(name: string): LoadedEnvironment {
+    const env = knownEnvironment(name);
     if (!env) {
       const known = config.environments.map((e) => e.name).join(', ');
       throw new AppError('not_found', `There is no environment called "${name.slice(0, 40)}". Environments: ${known}.`);
@@ -150,6 +154,11 @@ export function createTemporaryAccess(deps: AccessDeps) {
 
   async function isApprover(user: string, env: LoadedEnvironment, kind: AccessRequest['kind'] = 'temporary'): Promise<boolean> {
     return (await approversOf(env, kind)).includes(user);
+  }
+
+  /** An approver of either kind: taking access away (a revocation) is for any of them. */
+  async function isAnyApprover(user: string, env: LoadedEnvironment): Promise<boolean> {
+    return (await isApprover(user, env, 'temporary')) || (await isApprover(user, env, 'permanent'));
   }
 
   /** approversOf from what is known without asking Slack, or undefined when a group's members are not. */
@@ -196,23 +205,24 @@ export function createTemporaryAccess(deps: AccessDeps) {
     }
   }
 
-  /** Records a failed delivery in the audit log so it is visible, without undoing the state change it reports. */
-  async function deliver(what: string, request: AccessRequest, send: () => Promise<unknown>): Promise<boolean> {
+  /**
+   * Hands something only the requester may see (a password) straight to Slack: it cannot wait in the
+   * outbox, which is written down. True only when Slack took it; a failure is audited, never thrown.
+   */
+  async function deliver(what: string, request: { id: string; env: string }, send: () => Promise<unknown>): Promise<boolean> {
     try {
       await send();
       return true;
     } catch (err) {
       log.warn({ err, requestId: request.id, what }, 'slack delivery failed');
-      store.audit.append({ actor: 'bot', action: 'delivery_failed', requestId: request.id, env: request.env, detail: { what, error: String((err as Error).message ?? err) } });
+      const error = String((err as Error).message ?? err).slice(0, 300);
+      // Request ids start with r_, interop action ids with i_ (their tables' CHECKs); the audit log links only requests.
+      const ref = request.id.startsWith('r_') ? { requestId: request.id } : { detail: { what, error, actionId: request.id } };
+      await storeRetry(() => store.audit.append({ actor: 'bot', action: 'delivery_failed', env: request.env, detail: { what, error }, ...ref })).catch(
+        (e: unknown) => log.error({ err: e, requestId: request.id }, 'could not audit a failed delivery'),
+      );
       return false;
     }
-  }
-
-  function planOf(request: AccessRequest, env: LoadedEnvironment, username: string): string {
-    // The plan of this request's kind: a read-only permanent user gets no write grants, and the approver must see that.
-    const kind = request.kind === 'permanent' ? (request.access === 'readonly' ? 'readonly' : 'readwrite') : 'temporary';
-    const plan = createUserPlan(dialectOf(env), { username, password: generatePassword(), kind }, targetOf(env));
-    return describePlan(plan, dialectOf(env).family);
   }
 
   function usernameFor(request: AccessRequest, env: LoadedEnvironment): string {
@@ -260,54 +270,90 @@ export function createTemporaryAccess(deps: AccessDeps) {
     }
     // Named now, so the approval plan shows the exact user that will be created.
     const username = nominalUsername({ prefix: config.usernamePrefix, requester: requesterName, rules: targetOf(env).rules });
-    const request = store.requests.create(
-      {
-        username,
-        kind: 'temporary',
-        env: env.name,
-        requester: input.requester,
-        requesterName,
-        access: 'readwrite',
-        durationMs,
-        reason,
-        ownPassword: input.password !== undefined,
-        breakGlass,
-      },
-      input.requester,
-    );
+    // Checked again in the transaction that inserts: a permanent allowlisted user created meanwhile wins.
+    const request = store.transaction(() => {
+      checkPreconditions(env, durationMs);
+      return store.requests.create(
+        {
+          username,
+          kind: 'temporary',
+          env: env.name,
+          requester: input.requester,
+          requesterName,
+          access: 'readwrite',
+          durationMs,
+          reason,
+          ownPassword: input.password !== undefined,
+          breakGlass,
+        },
+        input.requester,
+      );
+    });
     if (input.password !== undefined) chosenPasswords.set(request.id, input.password);
 
     const selfService = env.selfService.includes(input.requester);
     if (breakGlass || selfService) {
       const route: RequestRoute = breakGlass ? 'break-glass' : 'self-service';
-      const approved = store.requests.transition(request.id, {
-        from: ['pending'],
-        to: 'approved',
-        actor: input.requester,
-        set: { decidedBy: input.requester, decidedAt: clock.now(), decisionReason: route === 'break-glass' ? `break-glass: ${reason}` : 'self-service (LifeTime administrator)' },
-        detail: { route },
+      const alert = `:rotating_light: Break-glass: <@${input.requester}> is creating a temporary user in ${env.name} without approval. Reason: ${escapeText(reason)}`;
+      const approved = store.transaction(() => {
+        const done = store.requests.transition(request.id, {
+          from: ['pending'],
+          to: 'approved',
+          actor: input.requester,
+          set: { decidedBy: input.requester, decidedAt: clock.now(), decisionReason: route === 'break-glass' ? `break-glass: ${reason}` : 'self-service (LifeTime administrator)' },
+          detail: { route },
+        });
+        // The alerts are queued with the approval itself: nothing is created unannounced, and nothing waits for Slack.
+        if (done && breakGlass) {
+          notices.send({ topic: 'channel.notice', env: env.name, channel: 'approvals', text: alert, requestId: done.id });
+          for (const user of approverConfig(env, 'temporary').users) {
+            if (user !== input.requester) notices.send({ topic: 'direct.message', env: env.name, user, text: alert, requestId: done.id });
+          }
+        }
+        return done;
       });
       if (!approved) throw new AppError('conflict', 'The request changed while it was being approved; look at `/dbuser list`.');
-      if (breakGlass) {
-        const approvers = await approversOf(env);
-        await deliver('break-glass alert', approved, () =>
-          notifier.alertApprovers(approved, env, approvers, `Break-glass: <@${input.requester}> is creating a temporary user in ${env.name} without approval. Reason: ${escapeText(reason)}`),
-        );
-      }
+      if (breakGlass) void alertGroupMembers(env, approved, alert);
       return { request: approved, route };
     }
 
     const plan = planOf(request, env, username);
-    const posted = await deliver('approval request', request, () =>
-      notifier.approvalRequested(request, env, plan).then(({ channel, ts }) => store.requests.setApprovalMessage(request.id, channel, ts)),
-    );
-    if (!posted) {
+    try {
+      const { channel, ts } = await notifier.approvalRequested(request, env, plan);
+      await storeRetry(() => store.requests.setApprovalMessage(request.id, channel, ts));
+    } catch (err) {
+      log.warn({ err, requestId: request.id }, 'approval request could not be posted');
       // Nobody can approve a request nobody can see: withdraw it rather than leave it pending.
       chosenPasswords.delete(request.id);
-      store.requests.transition(request.id, { from: ['pending'], to: 'failed', actor: 'bot', set: { error: 'the approval request could not be posted to Slack' } });
+      const error = String((err as Error).message ?? err).slice(0, 300);
+      await storeRetry(() =>
+        store.transaction(() => {
+          store.audit.append({ actor: 'bot', action: 'delivery_failed', requestId: request.id, env: env.name, detail: { what: 'approval request', error } });
+          store.requests.transition(request.id, { from: ['pending'], to: 'failed', actor: 'bot', set: { error: 'the approval request could not be posted to Slack' } });
+        }),
+      );
       throw new AppError('unavailable', `Your request could not be posted to the approval channel of ${env.name}. Try again in a minute; if it keeps failing, tell the bot's operators.`);
     }
     return { request: store.requests.get(request.id) ?? request, route: 'approval' };
+  }
+
+  /** Break-glass: members of approver groups are looked up in Slack after the fact, each DM queued on its own. */
+  async function alertGroupMembers(env: LoadedEnvironment, request: AccessRequest, text: string): Promise<void> {
+    const direct = new Set([...approverConfig(env, 'temporary').users, request.requester]);
+    for (const group of approverConfig(env, 'temporary').groups) {
+      try {
+        const members = await directory.groupMembers(group);
+        store.transaction(() => {
+          for (const user of members) {
+            if (direct.has(user)) continue;
+            direct.add(user);
+            notices.send({ topic: 'direct.message', env: env.name, user, text, requestId: request.id });
+          }
+        });
+      } catch (err) {
+        log.warn({ err, group, requestId: request.id }, 'break-glass alert: approver group could not be read');
+      }
+    }
   }
 
   /** Throws unless `actor` may decide the request: an approver of its environment, and not its requester unless policy allows. */
@@ -328,87 +374,176 @@ export function createTemporaryAccess(deps: AccessDeps) {
     const { request, env } = await assertCanDecide(input.requestId, input.actor);
     const reason = input.reason?.trim() || null;
     const to = input.decision === 'approve' ? 'approved' : 'denied';
-    const decided = store.requests.transition(request.id, {
-      from: ['pending'],
-      to,
-      actor: input.actor,
-      set: { decidedBy: input.actor, decidedAt: clock.now(), decisionReason: reason },
+    const decided = store.transaction(() => {
+      const done = store.requests.transition(request.id, {
+        from: ['pending'],
+        to,
+        actor: input.actor,
+        set: { decidedBy: input.actor, decidedAt: clock.now(), decisionReason: reason },
+      });
+      if (!done) return undefined;
+      notices.send({ topic: 'approval.updated', requestId: done.id, status: statusLine(done) });
+      notices.send({
+        topic: 'requester.notice',
+        requestId: done.id,
+        text:
+          to === 'denied'
+            ? `Your ${userWords(done)} request for ${env.name} was denied by <@${input.actor}>${reason ? `: ${escapeText(reason)}` : '.'}`
+            : `Your ${userWords(done)} request for ${env.name} was approved by <@${input.actor}>. Creating it now; the password will follow here, only to you.`,
+      });
+      return done;
     });
     if (!decided) return { request: store.requests.get(request.id) ?? request, changed: false };
-    if (to === 'denied') {
-      chosenPasswords.delete(request.id);
-      await deliver('approval update', decided, () => notifier.approvalUpdated(decided, env, statusLine(decided)));
-      await deliver('requester notice', decided, () =>
-        notifier.notifyRequester(decided, `Your ${userWords(decided)} request for ${env.name} was denied by <@${input.actor}>${reason ? `: ${escapeText(reason)}` : '.'}`),
-      );
-      return { request: decided, changed: true };
-    }
-    await deliver('approval update', decided, () => notifier.approvalUpdated(decided, env, statusLine(decided)));
-    await deliver('requester notice', decided, () =>
-      notifier.notifyRequester(decided, `Your ${userWords(decided)} request for ${env.name} was approved by <@${input.actor}>. Creating it now; the password will follow here, only to you.`),
-    );
+    if (to === 'denied') chosenPasswords.delete(request.id);
     return { request: decided, changed: true };
   }
 
-  /** Creates the database user of an approved request and hands the password to the requester. */
+  /**
+   * Creates the database user of an approved request and hands the password to the requester.
+   * Whatever fails after the user may exist (the server, a deadline, SQLite) leaves no login behind
+   * untracked: the user is dropped at once, or the request moves to revoking and the revoker keeps at it.
+   */
   async function provision(requestId: string): Promise<AccessRequest | undefined> {
     const approved = store.requests.get(requestId);
-    if (!approved || approved.state !== 'approved') return approved;
-    const env = environment(approved.env);
+    if (!approved || approved.state !== 'approved' || working.has(requestId)) return approved;
+    const env = knownEnvironment(approved.env);
+    if (!env) return approved;
+    working.add(requestId);
+    try {
+      return await create(approved, env);
+    } finally {
+      working.delete(requestId);
+    }
+  }
+
+  async function create(approved: AccessRequest, env: LoadedEnvironment): Promise<AccessRequest | undefined> {
     // The username is recorded before anything is created, so a crash in between can be cleaned up.
     const provisioning = store.requests.transition(approved.id, { from: ['approved'], to: 'provisioning', actor: 'bot', set: { username: approved.username ?? usernameFor(approved, env) } });
-    if (!provisioning?.username) return store.requests.get(requestId);
+    if (!provisioning?.username) return store.requests.get(approved.id);
     const chosen = chosenPasswords.get(approved.id);
     chosenPasswords.delete(approved.id);
     const password = chosen ?? generatePassword();
     const started = clock.now();
+    const kind = approved.kind === 'permanent' ? (approved.access === 'readonly' ? 'readonly' : 'readwrite') : 'temporary';
+    let created;
     try {
-      const kind = approved.kind === 'permanent' ? (approved.access === 'readonly' ? 'readonly' : 'readwrite') : 'temporary';
       failpoint('provision:before-create');
-      const created = await deps.database(env).createUser({ username: provisioning.username, password, kind });
+      created = await deps.database(env).createUser({ username: provisioning.username, password, kind });
       failpoint('provision:after-create');
-      deps.metrics?.provisioned('success', (clock.now() - started) / 1000);
-      const now = clock.now();
-      const active = store.requests.transition(approved.id, {
-        from: ['provisioning'],
-        to: 'active',
-        actor: 'bot',
-        set: { activatedAt: now, expiresAt: approved.kind === 'permanent' ? null : now + approved.durationMs, error: null },
-        detail: { username: created.username, grantedTables: created.grantedTables.length, generatedCredential: chosen === undefined },
-      });
-      if (!active) return store.requests.get(requestId);
-      deps.onChange?.();
-      if (approved.ownPassword && chosen === undefined) {
-        await deliver('requester notice', active, () =>
-          notifier.notifyRequester(active, 'The password you chose was lost when the bot restarted, so a strong one was generated for you instead.'),
-        );
-      }
-      const shown = await deliver('credentials', active, () => notifier.deliverCredentials(active, env, password));
-      if (!shown) {
-        // Nothing secret here: only the way to a new password, since the one set could not be shown.
-        await deliver('requester notice', active, () =>
-          notifier.notifyRequester(
-            active,
-            `Your ${userWords(active)} \`${active.username}\` in ${env.name} is ready, but its password could not be shown to you. ${
-              active.kind === 'temporary' ? `Run \`/dbuser details ${env.name}\` and click *New password*.` : `Ask for a new one with \`/dbuser rotate ${env.name} --access ${active.access === 'readonly' ? 'read' : 'readwrite'}\`.`
-            }`,
-          ),
-        );
-      }
-      await deliver('approval update', active, () => notifier.approvalUpdated(active, env, statusLine(active)));
-      return active;
     } catch (err) {
       deps.metrics?.provisioned('failure', (clock.now() - started) / 1000);
-      const message = isAppError(err) ? err.message : 'an unexpected error (see the bot log)';
-      if (!isAppError(err)) log.error({ err, requestId }, 'provisioning failed unexpectedly');
-      const failed = store.requests.transition(approved.id, { from: ['provisioning'], to: 'failed', actor: 'bot', set: { error: message } });
-      if (failed) {
-        await deliver('approval update', failed, () => notifier.approvalUpdated(failed, env, statusLine(failed)));
-        await deliver('requester notice', failed, () =>
-          notifier.notifyRequester(failed, `Your ${userWords(failed)} in ${env.name} could not be created: ${message} Ask again; if it fails again, tell an approver.`),
-        );
+      if (!isAppError(err)) log.error({ err, requestId: approved.id }, 'provisioning failed unexpectedly');
+      const message = isAppError(err) ? err.message : 'an unexpected error (see the bot log).';
+      // The database layer already dropped what it made, or knows nothing was made (the name may even
+      // belong to someone else): only a half-made user it could not drop is left to the revoker.
+      if (err instanceof ProvisioningError) {
+        const nothingLeft = !err.cleanup || err.cleanup.complete;
+        return settleFailure(provisioning, env, nothingLeft ? message : `${err.failure} The half-made user ${provisioning.username} is not dropped yet.`, nothingLeft);
       }
-      return failed;
+      // Anything else (our own deadline, a bug) may come after the server created the login: drop whatever is there.
+      return cleanUp(provisioning, message);
+    }
+    deps.metrics?.provisioned('success', (clock.now() - started) / 1000);
+    let active: AccessRequest | undefined;
+    try {
+      active = await storeRetry(() =>
+        store.transaction(() => {
+          const now = clock.now();
+          const done = store.requests.transition(approved.id, {
+            from: ['provisioning'],
+            to: 'active',
+            actor: 'bot',
+            set: { activatedAt: now, expiresAt: approved.kind === 'permanent' ? null : now + approved.durationMs, error: null },
+            detail: { username: created.username, grantedTables: created.grantedTables.length, generatedCredential: chosen === undefined },
+          });
+          if (done && approved.ownPassword && chosen === undefined) {
+            notices.send({ topic: 'requester.notice', requestId: done.id, text: 'The password you chose was lost when the bot restarted, so a strong one was generated for you instead.' });
+          }
+          return done;
+        }),
+      );
+    } catch (err) {
+      // The login exists but its expiry could not be written: it must not stay alive untracked.
+      log.error({ err, requestId: approved.id }, 'the new user could not be recorded; dropping it');
+      return cleanUp(provisioning, 'the bot could not record the new user in its state database, so it was not handed out.');
+    }
+    if (!active) return store.requests.get(approved.id);
+    deps.onChange?.();
+    const shown = await deliver('credentials', active, () => notifier.deliverCredentials(active, env, password));
+    await storeRetry(() =>
+      store.transaction(() => {
+        store.audit.append({ actor: 'bot', action: shown ? 'credentials_shown' : 'credentials_not_shown', requestId: active.id, env: env.name });
+        if (!shown) {
+          // Nothing secret here: only the way to a new password, since the one set could not be shown.
+          notices.send({
+            topic: 'requester.notice',
+            requestId: active.id,
+            text: `Your ${userWords(active)} \`${active.username}\` in ${env.name} is ready, but its password could not be shown to you. ${
+              active.kind === 'temporary'
+                ? `Run \`/dbuser details ${env.name}\` and click *New password*.`
+                : `Ask for a new one with \`/dbuser rotate ${env.name} --access ${active.access === 'readonly' ? 'read' : 'readwrite'}\`.`
+            }`,
+          });
+        }
+        notices.send({ topic: 'approval.updated', requestId: active.id, status: statusLine(active) });
+      }),
+    ).catch((err: unknown) => log.error({ err, requestId: active.id }, 'could not record the credentials delivery'));
+    return active;
+  }
+
+  /**
+   * The request's user may exist but will not be handed out: drop it now. Gone → failed, and the
+   * requester is told; not sure it is gone → revoking, and the revoker retries (alerting when it
+   * keeps failing). When even that cannot be written, the request stays provisioning and the sweep
+   * (or the next start) comes back to it.
+   */
+  async function cleanUp(request: AccessRequest, error: string): Promise<AccessRequest | undefined> {
+    const env = knownEnvironment(request.env);
+    if (!env || !request.username) return request;
+    let complete = false;
+    try {
+      complete = (await deps.database(env).revokeUser({ username: request.username })).complete;
+    } catch (err) {
+      log.warn({ err, requestId: request.id }, 'dropping a half-made user failed; the revoker retries');
+    }
+    return settleFailure(request, env, error, complete);
+  }
+
+  /** Records how a creation that will not be handed out ended: failed when nothing is left, else revoking. */
+  async function settleFailure(request: AccessRequest, env: LoadedEnvironment, error: string, nothingLeft: boolean): Promise<AccessRequest | undefined> {
+    try {
+      return await storeRetry(() =>
+        store.transaction(() => {
+          if (!nothingLeft) {
+            const moved = store.requests.transition(request.id, { from: ['provisioning'], to: 'revoking', actor: 'bot', set: { error, nextAttemptAt: clock.now() } });
+            if (moved) {
+              const keeps = 'The bot keeps trying to drop it, and alerts the reminder channel if it cannot.';
+              notices.send({ topic: 'approval.updated', requestId: moved.id, status: `Creating the user failed: ${error} ${keeps}` });
+              notices.send({
+                topic: 'requester.notice',
+                requestId: moved.id,
+                text: `Your ${userWords(moved)} in ${env.name} could not be created: ${error} ${keeps} Ask again once it is gone.`,
+              });
+            }
+            return moved;
+          }
+          const failed = store.requests.transition(request.id, { from: ['provisioning'], to: 'failed', actor: 'bot', set: { error } });
+          if (failed) {
+            notices.send({ topic: 'approval.updated', requestId: failed.id, status: statusLine(failed) });
+            notices.send({
+              topic: 'requester.notice',
+              requestId: failed.id,
+              text: `Your ${userWords(failed)} in ${env.name} could not be created: ${error} Ask again with ${askAgain(failed)}; if it fails again, tell an approver.`,
+            });
+          }
+          return failed;
+        }),
+      );
+    } catch (err) {
+      log.error({ err, requestId: request.id }, 'could not record the failed creation; the sweep comes back to it');
+      return request;
+    } finally {
+      deps.onChange?.();
     }
   }
 
@@ -428,21 +563,24 @@ export function createTemporaryAccess(deps: AccessDeps) {
     const request = store.requests.findOpen(env.name, input.user, 'temporary');
     if (!request) throw new AppError('not_found', `You have no temporary user or request in ${env.name}.`);
     if (request.state === 'pending') {
-      const withdrawn = store.requests.transition(request.id, {
-        from: ['pending'],
-        to: 'denied',
-        actor: input.user,
-        set: { decidedBy: input.user, decidedAt: clock.now(), decisionReason: 'withdrawn by the requester' },
+      const withdrawn = store.transaction(() => {
+        const done = store.requests.transition(request.id, {
+          from: ['pending'],
+          to: 'denied',
+          actor: input.user,
+          set: { decidedBy: input.user, decidedAt: clock.now(), decisionReason: 'withdrawn by the requester' },
+        });
+        if (done) notices.send({ topic: 'approval.updated', requestId: done.id, status: statusLine(done) });
+        return done;
       });
       if (!withdrawn) throw new AppError('conflict', 'Your request was decided meanwhile; run the command again.');
       chosenPasswords.delete(request.id);
-      await deliver('approval update', withdrawn, () => notifier.approvalUpdated(withdrawn, env, statusLine(withdrawn)));
       return withdrawn;
     }
     if (!['active', 'revoking', 'revoke_failed'].includes(request.state)) {
       throw new AppError('conflict', `Your user in ${env.name} is ${STATE_WORDS[request.state] ?? request.state}; try again in a minute.`);
     }
-    const outcome = await revoker.attempt(request, input.user, request.state === 'active' ? 'requested' : 'retry');
+    const outcome = await revoker.attempt(request.id, input.user, request.state === 'active' ? 'requested' : 'retry');
     const after = store.requests.get(request.id) ?? request;
     if (outcome !== 'revoked') {
       throw new AppError(
@@ -457,6 +595,10 @@ export function createTemporaryAccess(deps: AccessDeps) {
   async function rotatePassword(input: { requestId: string; user: string }): Promise<{ request: AccessRequest; password: string; env: LoadedEnvironment }> {
     const request = store.requests.get(input.requestId);
     if (!request || request.requester !== input.user) throw new AppError('forbidden', 'Only the person who asked for this user can get a new password for it.');
+    // A permanent user's new password needs an approver: /dbuser rotate, never this button.
+    if (request.kind !== 'temporary') {
+      throw new AppError('forbidden', `A new password for a permanent user needs an approver: ask with \`/dbuser rotate ${request.env} --access ${request.access === 'readonly' ? 'read' : 'readwrite'}\`.`);
+    }
     if (request.state !== 'active' || !request.username) {
       throw new AppError('conflict', `This user is ${STATE_WORDS[request.state] ?? request.state}, so it has no password to renew. Ask for a new one with \`/dbuser request ${request.env}\`.`);
     }
@@ -497,63 +639,128 @@ export function createTemporaryAccess(deps: AccessDeps) {
     return { own, approving };
   }
 
+  /** A request approved this long ago that nobody is creating was left by an entry point that forgot to: the sweep creates it. */
+  const APPROVED_STALE_MS = 60_000;
+  /** A request provisioning this long (and not by this process) was interrupted: its half-made user is dropped. */
+  function provisioningStaleMs(env: LoadedEnvironment): number {
+    return 2 * env.policy.dbTimeout + 60_000;
+  }
+
+  /** Open requests of environments the configuration no longer has: reported once each, and left alone. */
+  function unknownEnvironments(): string[] {
+    return [...new Set(store.requests.listInStates(OPEN_STATES).map((r) => r.env))].filter((name) => !knownEnvironment(name)).sort();
+  }
+
+  function reportDrift(): void {
+    for (const name of unknownEnvironments()) {
+      if (driftReported.has(name)) continue;
+      driftReported.add(name);
+      const count = store.requests.listInStates(OPEN_STATES).filter((r) => r.env === name).length;
+      const text = `:warning: ${count} open request(s) belong to the environment "${name}", which is no longer in the bot's configuration. The bot leaves them alone: put "${name}" back to let it finish them (revoke its users), or remove those users by hand.`;
+      log.warn({ env: name, openRequests: count }, 'open requests of an environment missing from the configuration');
+      store.transaction(() => {
+        store.audit.append({ actor: 'bot', action: 'environment_missing', env: name, detail: { openRequests: count } });
+        for (const env of config.environments) notices.send({ topic: 'channel.notice', env: env.name, channel: 'reminders', text });
+      });
+    }
+  }
+
+  /**
+   * What a crash or a forgetful caller left behind, found on every tick: approved requests nobody is
+   * creating, requests stuck provisioning, chosen passwords of requests that ended, and requests of
+   * environments gone from the configuration. The work runs in the background (it may await a database).
+   */
+  function sweep(now: number): void {
+    for (const id of chosenPasswords.keys()) {
+      const state = store.requests.get(id)?.state;
+      if (state !== 'pending' && state !== 'approved') chosenPasswords.delete(id);
+    }
+    reportDrift();
+    for (const request of store.requests.listInStates(['approved', 'provisioning'])) {
+      const env = knownEnvironment(request.env);
+      if (!env || working.has(request.id)) continue;
+      if (request.state === 'approved' && request.updatedAt + APPROVED_STALE_MS <= now) void provision(request.id);
+      if (request.state === 'provisioning' && request.updatedAt + provisioningStaleMs(env) <= now) void recoverProvisioning(request, 'creating it was interrupted (the bot restarted or lost its state database).');
+    }
+  }
+
+  /** When sweep has something to do next, or null. */
+  function nextSweepAt(): number | null {
+    let next: number | null = null;
+    for (const request of store.requests.listInStates(['approved', 'provisioning'])) {
+      const env = knownEnvironment(request.env);
+      if (!env || working.has(request.id)) continue;
+      const at = request.updatedAt + (request.state === 'approved' ? APPROVED_STALE_MS : provisioningStaleMs(env));
+      if (next === null || at < next) next = at;
+    }
+    return next;
+  }
+
+  async function recoverProvisioning(request: AccessRequest, error: string): Promise<AccessRequest | undefined> {
+    if (working.has(request.id)) return request;
+    working.add(request.id);
+    try {
+      return await cleanUp(request, error);
+    } finally {
+      working.delete(request.id);
+    }
+  }
+
   /**
    * After a restart: an approved request is provisioned; a request caught mid-provisioning has its
-   * half-made user dropped (its password is gone anyway) and is marked failed; a revocation is resumed.
+   * half-made user dropped (its password is gone anyway): failed when the drop succeeded, revoking
+   * (retried, then alerted) when it did not. A revocation is resumed. Requests of environments no
+   * longer configured are reported and left alone, and never stop the start.
    */
-  async function reconcile(): Promise<{ provisioned: number; failed: number; revoked: number }> {
-    const counts = { provisioned: 0, failed: 0, revoked: 0 };
-    for (const request of store.requests.listInStates(['approved'])) {
-      if ((await provision(request.id))?.state === 'active') counts.provisioned++;
+  async function reconcile(): Promise<{ provisioned: number; failed: number; revoked: number; cleaning: number }> {
+    const counts = { provisioned: 0, failed: 0, revoked: 0, cleaning: 0 };
+    reportDrift();
+    const known = (r: AccessRequest) => knownEnvironment(r.env) !== undefined;
+    // Environments are independent: one whose database hangs delays no other.
+    const byEnv = new Map<string, AccessRequest[]>();
+    for (const request of store.requests.listInStates(['approved', 'provisioning', 'revoking']).filter(known)) {
+      byEnv.set(request.env, [...(byEnv.get(request.env) ?? []), request]);
     }
-    for (const request of store.requests.listInStates(['provisioning'])) {
-      const env = environment(request.env);
-      if (request.username) await deps.database(env).revokeUser({ username: request.username });
-      const failed = store.requests.transition(request.id, {
-        from: ['provisioning'],
-        to: 'failed',
-        actor: 'bot',
-        set: { error: 'interrupted by a restart of the bot; nothing was left behind' },
-      });
-      if (failed) {
-        counts.failed++;
-        await deliver('requester notice', failed, () =>
-          notifier.notifyRequester(failed, `Creating your temporary user in ${env.name} was interrupted by a restart of the bot. Nothing was left behind: ask again with \`/dbuser request ${env.name}\`.`),
-        );
-      }
-    }
-    // A revocation the crash interrupted has no retry scheduled; scheduled ones are the timer's.
-    for (const request of store.requests.listInStates(['revoking']).filter((r) => r.nextAttemptAt === null)) {
-      if ((await revoker.attempt(request, 'bot', 'retry')) === 'revoked') counts.revoked++;
-    }
+    await Promise.all(
+      [...byEnv.values()].map(async (requests) => {
+        for (const request of requests) {
+          try {
+            if (request.state === 'approved') {
+              if ((await provision(request.id))?.state === 'active') counts.provisioned++;
+            } else if (request.state === 'provisioning') {
+              const after = await recoverProvisioning(request, 'creating it was interrupted by a restart of the bot.');
+              if (after?.state === 'failed') counts.failed++;
+              else counts.cleaning++;
+            } else if (request.nextAttemptAt === null) {
+              // A revocation the crash interrupted has no retry scheduled; scheduled ones are the timer's.
+              if ((await revoker.attempt(request.id, 'bot', 'retry')) === 'revoked') counts.revoked++;
+            }
+          } catch (err) {
+            log.error({ err, requestId: request.id }, 'reconciliation of a request failed; the scheduler comes back to it');
+          }
+        }
+      }),
+    );
     return counts;
   }
 
-  function statusLine(request: AccessRequest): string {
-    const time = (ms: number) => `${new Date(ms).toISOString().replace('T', ' ').slice(0, 16)} UTC`;
-    const when = (ms: number | null) => (ms === null ? '' : ` at ${time(ms)}`);
-    switch (request.state) {
-      case 'approved':
-        return `Approved by <@${request.decidedBy}>${when(request.decidedAt)}${request.decisionReason ? ` (${escapeText(request.decisionReason)})` : ''}; creating the user…`;
-      case 'denied':
-        return request.decidedBy === request.requester
-          ? `Withdrawn by <@${request.requester}>${when(request.decidedAt)}.`
-          : `Denied by <@${request.decidedBy}>${when(request.decidedAt)}${request.decisionReason ? `: ${escapeText(request.decisionReason)}` : '.'}`;
-      case 'active':
-        return `Approved by <@${request.decidedBy}>${when(request.decidedAt)}. User ${request.username} active ${request.expiresAt === null ? 'until revoked (permanent)' : `until ${time(request.expiresAt)}`}.`;
-      case 'failed':
-        return `Failed: ${request.error ?? 'unknown error'}`;
-      case 'revoked':
-        return `User ${request.username} revoked${when(request.updatedAt)}.`;
-      default:
-        return STATE_WORDS[request.state] ?? request.state;
-    }
+  /** Forgets the password a person chose for a request that ended before it was used. */
+  function forgetChosenPassword(requestId: string): void {
+    chosenPasswords.delete(requestId);
   }
 
   return {
     environment,
+    knownEnvironment,
+    unknownEnvironments,
     approverMention,
     deliver,
+    isAnyApprover,
+    sweep,
+    nextSweepAt,
+    forgetChosenPassword,
+    /** How many chosen passwords are held in memory (tests: they must not outlive their request). */
+    heldPasswords: () => chosenPasswords.size,
     isApprover,
     approversOf,
     validateRequest,

@@ -61,6 +61,8 @@ export interface ExposedView {
 /** A failed create, after the half-made user was dropped (or not: see `cleanup`). */
 export class ProvisioningError extends DatabaseError {
   readonly cleanup: RevokeReport | undefined;
+  /** What failed, without what became of the half-made user (a caller that keeps dropping it says that itself). */
+  readonly failure: string;
 
   constructor(cause: DatabaseError, cleanup: RevokeReport | undefined) {
     const outcome = !cleanup
@@ -73,6 +75,7 @@ export class ProvisioningError extends DatabaseError {
             .join(', ')} failed): an administrator must drop it.`;
     super(cause.code, `${cause.message} ${outcome}`, { serverCode: cause.serverCode, statement: cause.statement });
     this.cleanup = cleanup;
+    this.failure = cause.message;
   }
 }
 

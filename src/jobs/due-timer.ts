@@ -20,8 +20,10 @@ export interface DueTimerOptions {
   log: Logger;
   /** Longest sleep, so a missed poke or a clock change costs at most this much. Default 15 s. */
   maxSleepMs?: number;
-  /** Pause after a failed run before trying again. Default 1 s. */
+  /** Pause after a failed run before trying again; it doubles with each failure in a row, up to maxRetryMs. Default 1 s. */
   retryMs?: number;
+  /** Longest pause between failed runs (a store that stays locked is tried this often, no more). Default 60 s. */
+  maxRetryMs?: number;
   timers?: TimerApi;
 }
 
@@ -42,6 +44,9 @@ export function createDueTimer(options: DueTimerOptions): DueTimer {
   const timers = options.timers ?? realTimers;
   const maxSleep = options.maxSleepMs ?? 15_000;
   const retryMs = options.retryMs ?? 1000;
+  const maxRetryMs = options.maxRetryMs ?? 60_000;
+  /** Failed runs in a row: the pause before the next doubles with each, so a failing store is not hammered. */
+  let failures = 0;
   let handle: unknown;
   let running: Promise<void> | undefined;
   let again = false;
@@ -52,10 +57,31 @@ export function createDueTimer(options: DueTimerOptions): DueTimer {
     if (handle !== undefined) timers.clear(handle);
     let ms = delay;
     if (ms === undefined) {
-      const next = options.nextDueAt();
+      let next: number | null;
+      try {
+        next = options.nextDueAt();
+      } catch (err) {
+        // The store cannot be read: try again after the backoff rather than stop the timer for good.
+        failures++;
+        if (failures === 1 || failures % 10 === 0) log.error({ err, failures }, 'could not read when work is next due');
+        next = clock.now() + Math.min(retryMs * 2 ** (failures - 1), maxRetryMs);
+      }
       ms = next === null ? maxSleep : Math.min(Math.max(next - clock.now(), 0), maxSleep);
     }
     handle = timers.set(tick, ms);
+  }
+
+  /** After a run: at once when poked meanwhile, after the backoff when it failed, else when next due. */
+  function nextRun(failed: boolean): void {
+    if (failed) {
+      again = false;
+      schedule(Math.min(retryMs * 2 ** (failures - 1), maxRetryMs));
+    } else if (again) {
+      again = false;
+      schedule(0);
+    } else {
+      schedule();
+    }
   }
 
   function tick(): void {
@@ -69,18 +95,17 @@ export function createDueTimer(options: DueTimerOptions): DueTimer {
       let failed = false;
       try {
         await options.run(clock.now());
+        if (failures > 0) log.info({ failures }, 'scheduled runs work again');
+        failures = 0;
       } catch (err) {
         failed = true;
-        log.error({ err }, 'scheduled run failed');
+        failures++;
+        // One line when a streak starts, then every tenth: a locked store must not flood the log.
+        if (failures === 1 || failures % 10 === 0) log.error({ err, failures }, 'scheduled run failed');
       } finally {
         running = undefined;
       }
-      if (again) {
-        again = false;
-        schedule(0);
-      } else {
-        schedule(failed ? retryMs : undefined);
-      }
+      nextRun(failed);
     })();
   }
 
@@ -92,7 +117,8 @@ export function createDueTimer(options: DueTimerOptions): DueTimer {
     poke() {
       if (stopped) return;
       if (running) again = true;
-      else schedule();
+      // While failing, the backoff stands: a poke per finished revocation must not turn it into a spin.
+      else if (failures === 0) schedule();
     },
     async stop() {
       stopped = true;

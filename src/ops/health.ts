@@ -2,8 +2,8 @@
 import { systemClock, within, type Clock } from '../clock.js';
 import { isAppError } from '../errors.js';
 
-/** 'ok', or 'error: ' and a sentence that holds no secret. */
-export type CheckStatus = 'ok' | `error: ${string}`;
+/** 'ok', 'error: ' and a sentence that holds no secret, or 'warning: ' and one (shown, yet still ready). */
+export type CheckStatus = 'ok' | `error: ${string}` | `warning: ${string}`;
 
 export interface ReadinessReport {
   ready: boolean;
@@ -16,6 +16,8 @@ export interface ReadinessOptions {
   sqlite: () => void;
   /** Whether the expiry timer is running. */
   scheduler: () => boolean;
+  /** A configuration problem that does not stop the bot (open requests of an environment no longer configured), or undefined. */
+  config?: () => string | undefined;
   /** Per environment: resolves when its database answers a trivial query, rejects otherwise. */
   databases: Record<string, () => Promise<void>>;
   /** Values that must never appear in the output (the admin passwords), whatever an error says. */
@@ -105,10 +107,12 @@ export function createReadiness(options: ReadinessOptions): Readiness {
           if (!options.scheduler()) throw new CheckFailure('the expiry timer is not running: expired users are not being revoked');
         }),
       };
+      const warning = options.config?.();
+      if (warning !== undefined) checks['config'] = `warning: ${truncate(warning)}`;
       const names = Object.keys(options.databases);
       const results = await Promise.all(names.map((name) => database(`db:${name}`, options.databases[name]!)));
       names.forEach((name, i) => (checks[`db:${name}`] = results[i]!));
-      return { ready: Object.values(checks).every((status) => status === 'ok'), checks };
+      return { ready: Object.values(checks).every((status) => !status.startsWith('error')), checks };
     },
   };
 }

@@ -1,7 +1,8 @@
 // The Notifier and Directory over Slack's Web API: where approvals, outcomes and the one-time password are shown.
 import type { WebClient } from '@slack/web-api';
 import type { Directory, Notifier } from '../access/ports.js';
-import { detailsOf, userWords, type TemporaryAccess } from '../access/temporary.js';
+import { planOf } from '../access/core/plan.js';
+import { detailsOf, userWords } from '../access/temporary.js';
 import type { Clock } from '../clock.js';
 
 import {
@@ -24,7 +25,7 @@ async function dmChannel(client: WebClient, user: string): Promise<string> {
   return id;
 }
 
-export function slackNotifier(client: WebClient, access: () => TemporaryAccess): Notifier {
+export function slackNotifier(client: WebClient): Notifier {
   /** Interop plans, to show again when the message is updated (they hold no secret; lost on restart, then the update says so). */
   const plans = new Map<string, string>();
   return {
@@ -38,7 +39,7 @@ export function slackNotifier(client: WebClient, access: () => TemporaryAccess):
     async approvalUpdated(request, env, status) {
       if (!request.approvalChannel || !request.approvalTs) return;
       if (!request.username) return;
-      const plan = access().planOf(request, env, request.username);
+      const plan = planOf(request, env, request.username);
       await client.chat.update({ channel: request.approvalChannel, ts: request.approvalTs, ...approvalMessage(request, env, plan, status) });
     },
 
@@ -101,20 +102,16 @@ export function slackNotifier(client: WebClient, access: () => TemporaryAccess):
       await client.chat.postEphemeral({ channel: await dmChannel(client, action.requester), user: action.requester, ...interopCredentialsMessage(env, username, password) });
     },
 
-    async grantsSynced(env, text) {
-      await client.chat.postMessage({ channel: env.channels.reminders, ...textMessage(text) });
+    async channelNotice(env, channel, text) {
+      await client.chat.postMessage({ channel: channel === 'approvals' ? env.channels.approvals : env.channels.reminders, ...textMessage(text) });
     },
 
     async orphanReport(env, report) {
       await client.chat.postMessage({ channel: env.channels.reminders, ...orphanReportMessage(env, report) });
     },
 
-    async alertApprovers(request, env, users, text) {
-      const message = textMessage(text);
-      await client.chat.postMessage({ channel: env.channels.approvals, ...message });
-      for (const user of users) {
-        if (user !== request.requester) await client.chat.postMessage({ channel: await dmChannel(client, user), ...message });
-      }
+    async directMessage(user, text) {
+      await client.chat.postMessage({ channel: await dmChannel(client, user), ...textMessage(text) });
     },
   };
 }

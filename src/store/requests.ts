@@ -62,10 +62,12 @@ const RETRY_STATES: readonly RequestState[] = Object.freeze(['revoking', 'revoke
 export const TRANSITIONS: Readonly<Record<RequestState, readonly RequestState[]>> = Object.freeze({
   pending: Object.freeze(['approved', 'denied', 'expired', 'failed'] as const),
   approved: Object.freeze(['provisioning', 'failed'] as const),
-  provisioning: Object.freeze(['active', 'failed'] as const),
+  // provisioning → revoking: creating failed or could not be recorded, and the half-made user's drop must be retried.
+  provisioning: Object.freeze(['active', 'failed', 'revoking'] as const),
   active: Object.freeze(['revoking', 'active'] as const),
-  revoking: Object.freeze(['revoked', 'revoking', 'revoke_failed'] as const),
-  revoke_failed: Object.freeze(['revoking', 'revoked'] as const),
+  // → failed: the user being dropped was never handed out (creating it failed), and now it is gone.
+  revoking: Object.freeze(['revoked', 'revoking', 'revoke_failed', 'failed'] as const),
+  revoke_failed: Object.freeze(['revoking', 'revoked', 'failed'] as const),
   revoked: Object.freeze([] as const),
   denied: Object.freeze([] as const),
   expired: Object.freeze([] as const),
@@ -227,6 +229,13 @@ export interface RequestRepository {
    * of a revoking / revoke_failed one; null when there is none. A scheduler sleeps until then.
    */
   nextDueAt(): number | null;
+  /**
+   * Revocation work of one environment due at `at`: active requests expired by then, and revoking /
+   * revoke_failed ones whose next attempt has come; soonest first, at most `limit`, none of `exclude`.
+   */
+  listDueIn(env: string, at: number, limit: number, exclude?: readonly string[]): AccessRequest[];
+  /** nextDueAt restricted to the environments `envs`, leaving out the requests `exclude` (already being worked on). */
+  nextDueAmong(envs: readonly string[], exclude: readonly string[]): number | null;
   /** Pending requests created at or before `at`, oldest first, at most `limit` (approval reminders). */
   listPendingOlderThan(at: number, limit: number): AccessRequest[];
 }
@@ -454,6 +463,25 @@ export function createRequestRepository(db: Database.Database, clock: Clock, aud
      ORDER BY next_attempt_at, rowid LIMIT ?`,
   );
   const nextDue = db.prepare<[], number | null>(NEXT_DUE_SQL).pluck();
+  // Ids and environments arrive as JSON arrays, so one prepared statement serves any list.
+  const dueIn = db.prepare<[string, number, string, string, number, string, number], RequestRow>(
+    `SELECT * FROM (
+       SELECT *, rowid AS seq, expires_at AS due FROM requests WHERE state = 'active' AND env = ? AND expires_at <= ?
+         AND id NOT IN (SELECT value FROM json_each(?))
+       UNION ALL
+       SELECT *, rowid AS seq, next_attempt_at AS due FROM requests WHERE state IN (${RETRY_STATES.map((state) => `'${state}'`).join(', ')}) AND env = ?
+         AND next_attempt_at <= ? AND id NOT IN (SELECT value FROM json_each(?))
+     ) ORDER BY due, seq LIMIT ?`,
+  );
+  const nextDueAmong = db.prepare<[string, string, string, string], number | null>(
+    `SELECT min(due) FROM (
+       SELECT min(expires_at) AS due FROM requests WHERE state = 'active'
+         AND env IN (SELECT value FROM json_each(?)) AND id NOT IN (SELECT value FROM json_each(?))
+       UNION ALL
+       SELECT min(next_attempt_at) FROM requests WHERE state IN (${RETRY_STATES.map((state) => `'${state}'`).join(', ')})
+         AND env IN (SELECT value FROM json_each(?)) AND id NOT IN (SELECT value FROM json_each(?))
+     )`,
+  ).pluck();
   const pendingOlder = db.prepare<[number, number], RequestRow>(
     `SELECT * FROM requests WHERE state = 'pending' AND created_at <= ? ORDER BY created_at, rowid LIMIT ?`,
   );
@@ -657,6 +685,19 @@ export function createRequestRepository(db: Database.Database, clock: Clock, aud
 
     nextDueAt() {
       return nextDue.get() ?? null;
+    },
+
+    listDueIn(env, at, limit, exclude = []) {
+      assertLimit(limit, 'A due list');
+      const ids = JSON.stringify(exclude);
+      return dueIn.all(env, at, ids, env, at, ids, limit).map(toRequest);
+    },
+
+    nextDueAmong(envs, exclude) {
+      if (envs.length === 0) return null;
+      const names = JSON.stringify(envs);
+      const ids = JSON.stringify(exclude);
+      return nextDueAmong.get(names, ids, names, ids) ?? null;
     },
 
     listPendingOlderThan(at, limit) {

@@ -25,6 +25,8 @@ export interface Store {
   transaction<T>(fn: () => T): T;
   /** Readiness: a write that is rolled back. Throws when the file cannot be written (read-only, gone, closed). */
   checkWritable(): void;
+  /** The longest synchronous wait for another process's lock, in ms (the busy_timeout pragma in force). */
+  busyTimeoutMs(): number;
   close(): void;
 }
 
@@ -350,6 +352,9 @@ function openError(path: string, err: unknown): AppError {
  * Opens (creating if needed) the SQLite file at `path`, or an in-memory database for ':memory:',
  * and brings its schema up to date. The returned Store owns the handle until close().
  */
+/** The longest synchronous wait for another process's lock (issue 13: no wait on the event loop over 50 ms). */
+export const BUSY_TIMEOUT_MS = 40;
+
 /** Thrown to roll back checkWritable's probe. */
 const ROLLBACK = Symbol('rollback');
 
@@ -375,8 +380,10 @@ export function openStore(path: string, options: { clock?: Clock } = {}): Store 
     db = new Database(path);
     // WAL: readers do not block the writer and a crash loses no committed transaction; no-op in memory.
     db.pragma('journal_mode = WAL');
-    // A second process (a migration, an operator's sqlite3 shell) may hold the lock briefly: wait rather than fail.
-    db.pragma('busy_timeout = 5000');
+    // A second process (a backup, an operator's sqlite3 shell) may hold the lock. Every wait is synchronous
+    // on the event loop that acknowledges Slack, so it is kept short; writes that must land are retried
+    // asynchronously by their callers (src/access/core/store-retry.ts).
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma('foreign_keys = ON');
     applyMigrations(db, MIGRATIONS, clock.now());
   } catch (err) {
@@ -426,8 +433,11 @@ export function openStore(path: string, options: { clock?: Clock } = {}): Store 
         // Busy: another connection is writing, so the file is writable; the bot's own writes wait their turn.
         if (err !== ROLLBACK && !isSqliteError(err, 'SQLITE_BUSY')) throw err;
       } finally {
-        handle.pragma('busy_timeout = 5000');
+        handle.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       }
+    },
+    busyTimeoutMs() {
+      return Number(handle.pragma('busy_timeout', { simple: true }));
     },
     close() {
       if (handle.open) handle.close();

@@ -13,6 +13,7 @@ import { dialectOf, targetOf } from '../../src/dialects/index.js';
 import { createLogger } from '../../src/log.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { loadTestConfig, USERS } from '../e2e/harness.js';
+import { testNotices } from '../support/notices.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -46,7 +47,8 @@ function build() {
     approvalUpdated: record('approvalUpdated'),
     notifyRequester: async (r, text) => void sent.push({ kind: 'notifyRequester', text, requestId: r.id }),
     deliverCredentials: async () => {},
-    alertApprovers: async () => {},
+    directMessage: async (user, text) => void sent.push({ kind: 'directMessage', text: `${user} ${text}` }),
+    channelNotice: async (env, channel, text) => void sent.push({ kind: 'channelNotice', text: `${env.name}/${channel} ${text}` }),
     expiryReminder: record('expiryReminder'),
     revoked: record('revoked'),
     revokeFailed: record('revokeFailed'),
@@ -54,14 +56,15 @@ function build() {
     orphanReport: async (env, report) => void sent.push({ kind: 'orphanReport', text: `${env.name} ${JSON.stringify(report)}` }),
     rotationRequested: async () => ({ ts: '2.2' }),
     rotationDecided: async () => {},
-    grantsSynced: async (_e, text) => void sent.push({ kind: 'grantsSynced', text }),
     interopRequested: async () => ({ channel: 'C0APPROVALS', ts: '3.3' }),
     interopUpdated: async () => {},
     deliverInteropCredentials: async () => {},
   };
+  const delivery = testNotices({ store, notifier, config, clock: { now: () => now } });
   const deps = {
     config,
     store,
+    notices: delivery.notices,
     database: (env: Parameters<typeof dialectOf>[0] & Parameters<typeof targetOf>[0]) =>
       createDatabase({ dialect: dialectOf(env), executor, target: targetOf(env), dropRetry: { attempts: 1, delayMs: 0 } }),
     notifier,
@@ -72,8 +75,16 @@ function build() {
     revocation: { retryDelaysMs: [5_000, 15_000], slowRetryMs: 15 * MIN },
   };
   const temporary = createTemporaryAccess(deps);
-  const expiry = createExpiry({ ...deps, temporary });
-  return { temporary, expiry };
+  const created = createExpiry({ ...deps, temporary });
+  // runDue as the bot runs it, then the outbox delivers what it queued, so `sent` shows what Slack was told.
+  const expiry = {
+    ...created,
+    runDue: async (at: number) => {
+      await created.runDue(at);
+      await delivery.flush();
+    },
+  };
+  return { temporary, expiry, flush: delivery.flush };
 }
 
 /** An active temporary user in dev (self-service, so no approval step), for `duration`. */
@@ -241,7 +252,7 @@ describe('extension', () => {
     config.environments.find((e) => e.name === 'dev')!.policy.extensionNeedsApproval = true;
     const user = await activeUser(USERS.ltAdmin, 2 * HOUR);
     const { expiry } = build();
-    await expect(expiry.extend({ requestId: user.id, actor: USERS.ltAdmin })).rejects.toThrow(/an approver must extend/);
+    await expect(expiry.extend({ requestId: user.id, actor: USERS.ltAdmin })).rejects.toThrow(/another approver must extend your temporary user/);
     await expect(expiry.extend({ requestId: user.id, actor: USERS.other })).rejects.toThrow(/Only the owner of this user or an approver/);
     await expect(expiry.extend({ requestId: user.id, actor: USERS.approver })).resolves.toMatchObject({ extensions: 1 });
   });
@@ -278,13 +289,14 @@ describe('revoke by name, orphans', () => {
 
   it('finds users the state does not know and active users whose login is gone; drops only orphans, only for approvers', async () => {
     const user = await activeUser();
-    responder = (s) => (s.label.startsWith('list users') ? [{ name: 'dbx_leftover_a1b2' }, { name: user.username!.replace(/.$/, 'z') }] : []);
-    const { expiry } = build();
+    responder = (s) => (s.label.startsWith('list users') ? [{ name: 'dbx_leftover_a1b2' }, { name: user.username!.replace(/.$/, (c) => (c === 'z' ? 'y' : 'z')) }] : []);
+    const { expiry, flush } = build();
     const env = config.environments.find((e) => e.name === 'dev')!;
     const report = await expiry.findOrphans(env);
-    expect(report.unknown).toEqual(['dbx_leftover_a1b2', user.username!.replace(/.$/, 'z')]);
+    expect(report.unknown).toEqual(['dbx_leftover_a1b2', user.username!.replace(/.$/, (c) => (c === 'z' ? 'y' : 'z'))]);
     expect(report.missing).toEqual([{ requestId: user.id, username: user.username, requester: USERS.ltAdmin }]);
     await expiry.reportOrphans();
+    await flush();
     expect(sent.filter((s) => s.kind === 'orphanReport' && s.text.startsWith('dev '))).toHaveLength(1);
     await expect(expiry.dropOrphan({ env: 'dev', username: 'dbx_leftover_a1b2', actor: USERS.other })).rejects.toThrow(/Only approvers/);
     await expect(expiry.dropOrphan({ env: 'dev', username: user.username!, actor: USERS.approver })).rejects.toThrow(/not an orphan/);

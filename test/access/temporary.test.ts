@@ -11,6 +11,7 @@ import { dryRunExecutor, type DryRunExecutor } from '../../src/dialects/executor
 import { dialectOf, targetOf } from '../../src/dialects/index.js';
 import { createLogger } from '../../src/log.js';
 import { openStore, type Store } from '../../src/store/store.js';
+import { testNotices } from '../support/notices.js';
 import { loadTestConfig, USERS } from '../e2e/harness.js';
 
 interface Sent {
@@ -45,7 +46,8 @@ function setup() {
       sent.push({ kind: 'deliverCredentials', text: password });
       if (failing.has('deliverCredentials')) throw new Error('ephemeral failed');
     },
-    alertApprovers: async (_r, _e, users, text) => void sent.push({ kind: 'alertApprovers', text: `${users.join(',')} ${text}` }),
+    directMessage: async (user, text) => void sent.push({ kind: 'directMessage', text: `${user} ${text}` }),
+    channelNotice: async (env, channel, text) => void sent.push({ kind: 'channelNotice', text: `${env.name}/${channel} ${text}` }),
     expiryReminder: async (_r, _e, text) => void sent.push({ kind: 'expiryReminder', text }),
     revoked: async (_r, _e, text) => void sent.push({ kind: 'revoked', text }),
     revokeFailed: async (_r, _e, text) => void sent.push({ kind: 'revokeFailed', text }),
@@ -53,21 +55,22 @@ function setup() {
     orphanReport: async (env, report) => void sent.push({ kind: 'orphanReport', text: `${env.name} ${JSON.stringify(report)}` }),
     rotationRequested: async () => ({ ts: '2.2' }),
     rotationDecided: async () => {},
-    grantsSynced: async (_e, text) => void sent.push({ kind: 'grantsSynced', text }),
     interopRequested: async () => ({ channel: 'C0APPROVALS', ts: '3.3' }),
     interopUpdated: async () => {},
     deliverInteropCredentials: async () => {},
   };
+  const delivery = testNotices({ store, notifier, config, clock: { now: () => now } });
   const access = createTemporaryAccess({
     config,
     store,
+    notices: delivery.notices,
     database: (env) => createDatabase({ dialect: dialectOf(env), executor, target: targetOf(env), dropRetry: { attempts: 1, delayMs: 0 } }),
     notifier,
     directory: { displayName: async () => 'Maria Silva', groupMembers: async () => [USERS.groupApprover], knownGroupMembers: () => knownMembers },
     clock: { now: () => now },
     log: createLogger({ level: 'silent' }),
   });
-  return { access, config };
+  return { access, config, flush: delivery.flush };
 }
 
 beforeEach(() => {
@@ -92,8 +95,10 @@ describe('reconcile after a restart', () => {
     await access.decide({ requestId: request.id, actor: USERS.approver, decision: 'approve' });
     // The crash: provisioning started (username recorded), the CREATE may or may not have run.
     store.requests.transition(request.id, { from: ['approved'], to: 'provisioning', actor: 'bot' });
-    const counts = await setup().access.reconcile();
-    expect(counts).toEqual({ provisioned: 0, failed: 1, revoked: 0 });
+    const after = setup();
+    const counts = await after.access.reconcile();
+    await after.flush();
+    expect(counts).toEqual({ provisioned: 0, failed: 1, revoked: 0, cleaning: 0 });
     expect(executor.statements.map((s) => s.kind)).toEqual(['block login', 'query', 'drop user', 'drop login']);
     expect(executor.statements[0]!.params.find((p) => p.name === 'username')?.value).toBe(request.username);
     expect(store.requests.get(request.id)!.state).toBe('failed');
@@ -105,7 +110,9 @@ describe('reconcile after a restart', () => {
     const { request } = await first.access.requestTemporary({ env: 'dev', requester: USERS.requester, reason: 'x', password: 'Harbour-Lights-77' });
     await first.access.decide({ requestId: request.id, actor: USERS.approver, decision: 'approve' });
     // A new process: the chosen password lived only in the old one's memory.
-    const counts = await setup().access.reconcile();
+    const second = setup();
+    const counts = await second.access.reconcile();
+    await second.flush();
     expect(counts.provisioned).toBe(1);
     const active = store.requests.get(request.id)!;
     expect(active.state).toBe('active');
@@ -122,7 +129,7 @@ describe('reconcile after a restart', () => {
     await access.provision(request.id);
     store.requests.transition(request.id, { from: ['active'], to: 'revoking', actor: USERS.ltAdmin });
     executor.statements.length = 0;
-    expect(await setup().access.reconcile()).toEqual({ provisioned: 0, failed: 0, revoked: 1 });
+    expect(await setup().access.reconcile()).toEqual({ provisioned: 0, failed: 0, revoked: 1, cleaning: 0 });
     expect(store.requests.get(request.id)!.state).toBe('revoked');
     expect(executor.statements.at(-1)?.kind).toBe('drop login');
   });

@@ -21,6 +21,7 @@ async function openHome(user: string) {
     event_time: Math.floor(Date.now() / 1000),
   });
   const ts = Math.floor(Date.now() / 1000);
+  await h.settle();
   const mark = h.fake.calls.length;
   const res = await h.slack.raw(body, { 'content-type': 'application/json', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signature(SIGNING_SECRET, ts, body) });
   expect(res.status).toBe(200);
@@ -41,6 +42,7 @@ it('shows the requester their user with New password and Revoke now, and the app
   expect(callText(approverHome)).toContain(request.id);
 
   // Approve from the Home tab: no response_url, and it works.
+  await h.settle();
   const mark = h.fake.calls.length;
   await clickFromHome(USERS.approver, 'approval_approve', request.id);
   await h.fake.waitFor((c) => h.fake.calls.indexOf(c) >= mark && c.method === 'chat.postEphemeral' && c.args['user'] === USERS.requester && callText(c).includes('Password'), 5000);

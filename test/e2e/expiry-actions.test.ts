@@ -27,6 +27,7 @@ async function reply(responseUrl: string): Promise<string> {
 
 /** A self-service user in dev for `text` options; returns its request. */
 async function activeUser(user: string, options = '--for 2h') {
+  await h.settle();
   const mark = h.fake.calls.length;
   await h.slack.slashCommand({ user, command: '/dbuser', text: `request dev ${options} --reason "expiry buttons"` });
   await h.fake.waitFor((c) => h.fake.calls.indexOf(c) >= mark && c.method === 'chat.postEphemeral' && callText(c).includes('Password'), 5000);
@@ -40,6 +41,7 @@ function clickOn(call: SlackCall, user: string, actionId: string) {
 describe('reminder buttons', () => {
   it('the owner extends from the reminder, then revokes now; a stranger can do neither', async () => {
     const request = await activeUser(USERS.ltAdmin);
+    await h.settle();
     const mark = h.fake.calls.length;
     h.clock.advance(request.expiresAt! - h.clock.now() - 60 * MIN);
     await settle();
@@ -69,6 +71,7 @@ describe('a revocation that keeps failing', () => {
       if (s.kind === 'drop login') throw new DatabaseError('db_error', 'Could not drop login as the user is currently logged in.', { serverCode: 15138 });
       return [];
     });
+    await h.settle();
     const mark = h.fake.calls.length;
     h.clock.advance(request.expiresAt! - h.clock.now());
     await settle();
@@ -104,6 +107,7 @@ describe('/dbuser revoke and orphans', () => {
 
   it('reports a database user the bot does not know, and an approver drops it', async () => {
     h.respond('dev', (s) => (s.label.startsWith('list users') ? [{ name: 'dbx_leftover_a1b2' }] : []));
+    await h.settle();
     const mark = h.fake.calls.length;
     await h.bot.expiry.reportOrphans();
     const report = await h.fake.waitFor((c) => h.fake.calls.indexOf(c) >= mark && c.method === 'chat.postMessage' && callText(c).includes('dbx_leftover_a1b2'), 5000);
@@ -120,6 +124,7 @@ describe('/dbuser audit', () => {
   it('shows approvers the log and uploads it as CSV to their DM; refuses others', async () => {
     const refused = await h.slack.slashCommand({ user: USERS.other, command: '/dbuser', text: 'audit' });
     expect(await reply(refused.responseUrl)).toContain('Only approvers can read the audit log');
+    await h.settle();
     const mark = h.fake.calls.length;
     const sent = await h.slack.slashCommand({ user: USERS.approver, command: '/dbuser', text: 'audit dev --since 30d' });
     const summary = await reply(sent.responseUrl);

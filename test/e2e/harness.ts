@@ -75,6 +75,11 @@ export interface Harness {
   /** Sets how each environment's dry-run database answers. */
   respond: (env: string, responder: DryRunResponder) => void;
   clock: Clock & { advance(ms: number): void };
+  /**
+   * Waits until the outbox has sent every notice due now and no revocation runs: notices go out apart
+   * from the work that queued them, so a test settles before it looks at what Slack was told.
+   */
+  settle(): Promise<void>;
   stop(): Promise<void>;
   /** Every file of the SQLite database (with WAL and journal), as bytes. */
   sqliteBytes(): Buffer;
@@ -162,6 +167,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     executors,
     respond: (env, responder) => void responders.set(env, responder),
     clock,
+    async settle() {
+      for (let round = 0; round < 200; round++) {
+        await bot.expiry.idle();
+        await bot.outbox.runDue(clock.now());
+        await bot.outbox.idle();
+        const next = bot.store.outbox.nextDueAt(clock.now());
+        if (next === null || next > clock.now()) return;
+      }
+      throw new Error('the outbox did not settle');
+    },
     async stop() {
       await bot.stop();
       await fake.close();

@@ -60,6 +60,7 @@ const newStatements = (env: string, from: number) => h.executors.get(env)!.state
 
 describe('setup', () => {
   it('creates the interoperability user with the seed’s read grants and User/Tenant, after approval; the password goes to the requester only', async () => {
+    await h.settle();
     const mark = h.fake.calls.length;
     expect(await interop(USERS.requester, 'setup dev')).toContain('waiting for an approver of *dev*');
     const message = await approval(mark);
@@ -81,23 +82,32 @@ describe('setup', () => {
     expect(callText(updated)).not.toContain(password);
   });
 
-  it('run again on an existing user: re-applies the grants, creates nothing, shows no password', async () => {
+  it('run again on an existing user: re-applies the grants, creates nothing, and hands a new password to the requester alone', async () => {
     world.userExists = true;
+    await h.settle();
     const mark = h.fake.calls.length;
     await interop(USERS.requester, 'setup dev');
     const message = await approval(mark);
     expect(callText(message)).toContain('exists: grants are re-applied');
+    expect(callText(message)).toContain('new password, shown once to the requester');
     const before = h.executors.get('dev')!.statements.length;
     await click(message, USERS.approver);
-    await after(mark, (c) => c.method === 'chat.update' && callText(c).includes('existed; its grants were re-applied'));
-    expect(newStatements('dev', before).some((s) => s.kind.startsWith('create'))).toBe(false);
-    expect(h.fake.calls.slice(mark).some((c) => c.method === 'chat.postEphemeral')).toBe(false);
+    const updated = await after(mark, (c) => c.method === 'chat.update' && callText(c).includes('existed; its grants were re-applied'));
+    const made = newStatements('dev', before);
+    expect(made.some((s) => s.kind.startsWith('create'))).toBe(false);
+    // The way back for a password nobody saw: a new one, set on the existing user and shown only to the requester.
+    const credentials = h.fake.calls.slice(mark).filter((c) => c.method === 'chat.postEphemeral');
+    expect(credentials.map((c) => c.args['user'])).toEqual([USERS.requester]);
+    const password = passwordIn(credentials[0]!);
+    expect(made.find((s) => s.kind === 'set password')?.params.find((p) => p.name === 'password')?.value).toBe(password);
+    expect(callText(updated)).not.toContain(password);
   });
 });
 
 describe('expose and promote', () => {
   it('grants read & write on the view and the entity’s real table (SQL Server), recorded, after approval', async () => {
     world.userExists = true;
+    await h.settle();
     const mark = h.fake.calls.length;
     const reply = await interop(USERS.requester, 'expose dev Order');
     expect(reply).toContain('SELECT, INSERT, UPDATE, DELETE on OSUSR_VIEW_ORDER');
@@ -113,6 +123,7 @@ describe('expose and promote', () => {
   });
 
   it('promote to Oracle grants read only, as the seed says', async () => {
+    await h.settle();
     const mark = h.fake.calls.length;
     const reply = await interop(USERS.requester, 'promote Order --from dev --to prod');
     expect(reply).toContain('waiting for an approver of *prod*');
@@ -146,6 +157,7 @@ describe('expose and promote', () => {
 
 describe('approvals, status, sync and the hourly check', () => {
   it('only approvers decide, never their own request, and a second click changes nothing', async () => {
+    await h.settle();
     const mark = h.fake.calls.length;
     await interop(USERS.approver, 'setup dev');
     const message = await approval(mark);
@@ -168,6 +180,7 @@ describe('approvals, status, sync and the hourly check', () => {
     expect(await interop(USERS.requester, 'status dev')).toContain('Grants recorded for views that no longer exist: `OSUSR_VIEW_ORDER`');
     expect(await interop(USERS.requester, 'sync dev')).toContain('already has its grants');
     world.views = [{ view_name: 'OSUSR_VIEW_ORDER', can_select: 0, can_insert: 0, can_update: 0, can_delete: 0 }];
+    await h.settle();
     const mark = h.fake.calls.length;
     expect(await interop(USERS.requester, 'sync dev')).toContain('waiting for an approver');
     expect(callText(await approval(mark))).toContain('GRANT SELECT, INSERT, UPDATE, DELETE ON dbo.OSUSR_ABC_ORDER');
@@ -177,6 +190,7 @@ describe('approvals, status, sync and the hourly check', () => {
     world.userExists = true;
     world.entities.push({ entity_name: 'Invoice', table_name: 'OSUSR_ABC_INVOICE', module_name: 'Sales' });
     world.views = [{ view_name: 'OSUSR_VIEW_INVOICE', can_select: 0, can_insert: 0, can_update: 0, can_delete: 0 }];
+    await h.settle();
     const mark = h.fake.calls.length;
     await h.bot.interop.check();
     const message = await approval(mark);

@@ -50,6 +50,7 @@ async function approveLatest(mark: number, approver: string, actionId = 'approva
 
 describe('a read-only permanent user', () => {
   it('is requested with the support-case text, approved, created with read grants only, and shown once', async () => {
+    await h.settle();
     const mark = h.fake.calls.length;
     const reply = await command(USERS.requester, 'permanent dev --access read --via vpn --reason "nightly export to the warehouse"');
     expect(reply).toContain('sent to the permanent-user approvers');
@@ -95,6 +96,7 @@ describe('connection rules, both ways', () => {
   });
 
   it('an allowlisted permanent user rules out a tunnelled one there, and temporary users', async () => {
+    await h.settle();
     const mark = h.fake.calls.length;
     const reply = await command(USERS.requester, 'permanent island --access read --via allowlist --ip 203.0.113.7,2001:db8::7 --reason "BI tool"');
     expect(reply).toContain('IP allowlisting of public static IP addresses: 203.0.113.7, 2001:db8::7');
@@ -108,6 +110,7 @@ describe('connection rules, both ways', () => {
 
 describe('approvals of permanent users', () => {
   it('only the permanent-user approvers decide; a temporary-user approver is refused', async () => {
+    await h.settle();
     const mark = h.fake.calls.length;
     await command(USERS.requester, 'permanent corp --access readwrite --via vpn --reason "integration"');
     const refused = await approveLatest(mark, USERS.approver);
@@ -125,6 +128,7 @@ describe('approvals of permanent users', () => {
   });
 
   it('several environments in one request: one approval each, one support text', async () => {
+    await h.settle();
     const mark = h.fake.calls.length;
     const reply = await command(USERS.other, 'permanent prod,corp --access read --via tgw --reason "reporting"');
     expect(reply).toMatch(/Environment: prod .*Environment: corp/s);
@@ -135,6 +139,7 @@ describe('approvals of permanent users', () => {
 
 describe('the permanent-user form', () => {
   it('opens on a bare /dbuser permanent, shows refusals next to their field, and sends the request with the support text', async () => {
+    await h.settle();
     const mark = h.fake.calls.length;
     await h.slack.slashCommand({ user: USERS.other, command: '/dbuser', text: 'permanent' });
     const opened = await since(mark, (c) => c.method === 'views.open');
@@ -160,6 +165,7 @@ describe('rotation', () => {
   it('the owner asks, an approver approves, the owner alone sees the new password; a second click changes nothing', async () => {
     const request = h.bot.store.requests.findPermanent('dev', 'readonly')!;
     expect(await command(USERS.other, 'rotate dev --access read')).toContain(`Only <@${USERS.requester}>, who owns`);
+    await h.settle();
     const mark = h.fake.calls.length;
     expect(await command(USERS.requester, 'rotate dev --access read')).toContain('waiting for an approver');
     expect(await command(USERS.requester, 'rotate dev --access read')).toContain('already waiting for approval');
@@ -187,6 +193,7 @@ describe('grant sync and revocation', () => {
 
   it('the hourly sync reports what it added in the reminder channel', async () => {
     h.respond('corp', (s) => (s.label.startsWith('list OSUSR_') ? [{ table_name: 'OSUSR_NEW_ORDERLINE' }] : []));
+    await h.settle();
     const mark = h.fake.calls.length;
     await h.bot.permanent.syncAll();
     const note = await since(mark, (c) => c.method === 'chat.postMessage' && c.args['channel'] === 'C0REMINDERS');

@@ -68,6 +68,7 @@ describe('answers ready at once come back in the acknowledgement', () => {
 
 describe('requests the bot has no listener for', () => {
   it('a click on a button it does not know is acknowledged, and nothing else happens', async () => {
+    await h.settle();
     const mark = h.fake.calls.length;
     const clicked = await h.slack.blockAction({ user: USERS.other, actionId: 'no_such_action', value: 'x', container: { channel: 'C0SOMEWHERE', messageTs: '1.0' } });
     const after = await settle(USERS.other);

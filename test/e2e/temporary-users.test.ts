@@ -34,6 +34,7 @@ async function command(user: string, text: string): Promise<string> {
 
 /** Requests a user in dev and returns the approval message call. */
 async function requestAndWaitForApproval(user: string, text = 'request dev --for 4h --reason "fix order 42"'): Promise<SlackCall> {
+  await h.settle();
   const mark = h.fake.calls.length;
   const reply = await command(user, text);
   expect(reply).toContain('waiting for an approver');
@@ -72,6 +73,7 @@ describe('request → approve → password → details → delete', () => {
     const ts = (await h.fake.waitFor((c) => c === approval)).args['ts'] as string | undefined;
     const postedTs = ts ?? String(h.bot.store.requests.get(requestId)?.approvalTs);
 
+    await h.settle();
     const mark = h.fake.calls.length;
     const clicked = await click(USERS.approver, 'approval_approve', approval, postedTs);
     expect(clicked.status).toBe(200);
@@ -114,6 +116,7 @@ describe('request → approve → password → details → delete', () => {
       `${USERS.approver} state:approved`,
       'bot state:provisioning',
       'bot state:active',
+      'bot credentials_shown',
       `${USERS.requester} state:revoking`,
       `${USERS.requester} state:revoked`,
     ]);
@@ -125,6 +128,7 @@ describe('approvals', () => {
     const approval = await requestAndWaitForApproval(USERS.requester, 'request dev --reason "look at logs"');
     const requestId = requestIdOf(approval);
     const ts = h.bot.store.requests.get(requestId)!.approvalTs!;
+    await h.settle();
     const mark = h.fake.calls.length;
     await click(USERS.approver, 'approval_deny', approval, ts);
     const modal = await h.fake.waitFor((c) => h.fake.calls.indexOf(c) >= mark && c.method === 'views.open', 5000);
@@ -169,6 +173,7 @@ describe('approvals', () => {
     const ts = h.bot.store.requests.get(requestId)!.approvalTs!;
     const creates = () => h.executors.get('dev')!.statements.filter((s) => s.kind === 'create login').length;
     const before = creates();
+    await h.settle();
     const mark = h.fake.calls.length;
     const [first, second] = await Promise.all([click(USERS.groupApprover, 'approval_approve', approval, ts), click(USERS.approver, 'approval_approve', approval, ts)]);
     expect([first.status, second.status]).toEqual([200, 200]);
@@ -204,6 +209,7 @@ describe('preconditions, each refused with an explanation', () => {
 
 describe('routes without an approver', () => {
   it('self-service: a LifeTime administrator gets the user at once', async () => {
+    await h.settle();
     const mark = h.fake.calls.length;
     expect(await command(USERS.ltAdmin, 'request dev --for 1h')).toContain('self-service');
     const credentials = await credentialsFor(USERS.ltAdmin, mark);
@@ -215,9 +221,11 @@ describe('routes without an approver', () => {
   it('break-glass needs a reason, then alerts every approver', async () => {
     expect(await command(USERS.onCall, 'request dev --break-glass')).toContain('Break-glass needs a reason');
     expect(await command(USERS.other, 'request dev --break-glass --reason "x"')).toContain('only for the people its configuration lists');
+    await h.settle();
     const mark = h.fake.calls.length;
     await command(USERS.onCall, 'request dev --break-glass --reason "orders stuck"');
     issued.push(passwordIn(await credentialsFor(USERS.onCall, mark)));
+    await h.settle();
     const alerts = since(mark).filter((c) => c.method === 'chat.postMessage' && callText(c).includes('Break-glass'));
     const channels = alerts.map((c) => String(c.args['channel']));
     expect(channels).toContain(APPROVALS);
@@ -228,6 +236,7 @@ describe('routes without an approver', () => {
 
 describe('the request form and a password of the user’s own', () => {
   it('opens the form, shows mistakes next to their field, and uses the chosen password', async () => {
+    await h.settle();
     const mark = h.fake.calls.length;
     await h.slack.slashCommand({ user: USERS.requester, command: '/dbuser', text: 'request' });
     const opened = await h.fake.waitFor((c) => h.fake.calls.indexOf(c) >= mark && c.method === 'views.open', 5000);
@@ -285,6 +294,7 @@ describe('database failures', () => {
     try {
       const approval = await requestAndWaitForApproval(USERS.requester);
       const requestId = requestIdOf(approval);
+      await h.settle();
       const mark = h.fake.calls.length;
       const before = h.executors.get('dev')!.statements.length;
       await click(USERS.approver, 'approval_approve', approval, h.bot.store.requests.get(requestId)!.approvalTs!);
@@ -310,6 +320,7 @@ describe('request signing', () => {
     ['a signature of another body', () => ({ ts: now(), sig: signature(SIGNING_SECRET, now(), `${body}&x=1`) })],
   ])('rejects %s with 401 and does nothing', async (_label, make) => {
     const { ts, sig } = make();
+    await h.settle();
     const mark = h.fake.calls.length;
     const res = await h.slack.raw(body, { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': sig });
     expect(res.status).toBe(401);

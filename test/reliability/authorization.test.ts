@@ -77,7 +77,7 @@ async function revokeFailed(h: ReliabilityHarness, owner: string): Promise<Acces
     if (s.kind === 'drop login') throw new Error('Cannot drop the login while it is in use.');
     return [];
   });
-  await h.bot.access.revoker.attempt(active, 'bot', 'requested');
+  await h.bot.access.revoker.attempt(active.id, 'bot', 'requested');
   h.respond('dev', () => []);
   const failed = h.bot.store.requests.get(active.id)!;
   if (failed.state !== 'revoke_failed') throw new Error(`fixture not revoke_failed: ${failed.state}`);
@@ -295,6 +295,7 @@ async function runCell(row: Row, actorId: string, ownerId: string, foreign: bool
   try {
     const request = await row.setup(h, ownerId);
     const fixture: Fixture = { ...(request ? { request } : {}), statementsBefore: h.executors.get('dev')?.statements.length ?? 0 };
+    await h.settle();
     const mark = h.fake.calls.length;
     const responseUrl = await row.act(h, foreign ? h.foreign : h.slack, actorId, request);
     const replyCall = () =>

@@ -272,6 +272,7 @@ const reachedSql: string[] = [];
 
 describe('passwords in the request form', () => {
   it.each(PASSWORDS.map(([p, expected], i): [string, 'refused' | 'accepted', string] => [p, expected, ENVS_BY_DIALECT[i % 3]![1]]))('%j: %s (%s)', async (password, expected, env) => {
+    await h.settle();
     const mark = h.fake.calls.length;
     const form = await submitForm(USERS.requester, { env, duration: '2h', reason: 'hostile password', password });
     if (expected === 'refused') {
@@ -312,6 +313,7 @@ const DISPLAY_NAMES = ["Robert'); DROP TABLE Students;--", ']]; DROP LOGIN sa;--
 describe('Slack display names, which become database usernames', () => {
   it.each(DISPLAY_NAMES.map((n, i): [string, string, string] => [n, ENVS_BY_DIALECT[i % 3]![1], `U0HOSTILE${i}`]))('%j in %s: a plain nominal username', async (displayName, env, user) => {
     h.fake.users.set(user, { id: user, name: `hostile${user.slice(-1)}`, displayName });
+    await h.settle();
     const mark = h.fake.calls.length;
     expect(await command(h, user, `request ${env} --reason "display name"`)).toContain('is waiting for an approver');
     const approval = await after(h, mark, isApprovalPost);

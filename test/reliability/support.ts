@@ -45,6 +45,8 @@ export interface ReliabilityHarness {
   /** Every statement any dry-run database received, with its environment. */
   statements(): { env: string; statement: Statement }[];
   clock: { now(): number; advance(ms: number): void };
+  /** See Harness.settle: every notice due now sent, no revocation running. */
+  settle(): Promise<void>;
   stop(): Promise<void>;
 }
 

@@ -509,10 +509,10 @@ describe('the state machine table', () => {
     expect(TRANSITIONS).toEqual({
       pending: ['approved', 'denied', 'expired', 'failed'],
       approved: ['provisioning', 'failed'],
-      provisioning: ['active', 'failed'],
+      provisioning: ['active', 'failed', 'revoking'],
       active: ['revoking', 'active'],
-      revoking: ['revoked', 'revoking', 'revoke_failed'],
-      revoke_failed: ['revoking', 'revoked'],
+      revoking: ['revoked', 'revoking', 'revoke_failed', 'failed'],
+      revoke_failed: ['revoking', 'revoked', 'failed'],
       revoked: [],
       denied: [],
       expired: [],
