@@ -386,6 +386,8 @@ const Channels = strictObject(
   'the Slack channel IDs for approvals and reminders, e.g. { approvals: C0123ABCD, reminders: C0456EFGH }',
 );
 
+const ApprovalCount = z.int(expecting('a whole number of approvers from 1 to 5', '2')).min(1).max(5);
+
 const Policy = strictObject(
   {
     ttl: Duration.prefault('12h'),
@@ -401,8 +403,17 @@ const Policy = strictObject(
     extensionNeedsApproval: Bool.default(false),
     // Each database call of this environment gets this long; then it counts as failed and is retried later.
     dbTimeout: Duration.prefault('30s'),
+    // Quorum: how many different approvers each kind of request needs (the requester never counts).
+    approvals: strictObject(
+      {
+        temporary: ApprovalCount.default(1),
+        permanent: ApprovalCount.default(1),
+        interop: ApprovalCount.default(1),
+      },
+      'how many approvers each kind needs, e.g. { temporary: 1, permanent: 2, interop: 1 }',
+    ).prefault({}),
   },
-  'a map of policy fields: ttl, maxTtl, maxExtensions, allowSelfApproval, pendingTimeout, reminders, approverReminders, extensionNeedsApproval, dbTimeout',
+  'a map of policy fields: ttl, maxTtl, maxExtensions, allowSelfApproval, pendingTimeout, reminders, approverReminders, extensionNeedsApproval, dbTimeout, approvals',
 ).superRefine(
   (policy, ctx) => {
     // Also runs when another policy field is wrong (`when`), so values may still be raw: check each.

@@ -8,6 +8,7 @@ import { EXPOSED_VIEW_PREFIX, INTEROP_CATALOG_VIEWS, INTEROP_METAMODEL_TABLES, i
 import { AppError } from '../errors.js';
 import { failpoint } from '../failpoints.js';
 import type { InteropAction, InteropObject } from '../store/interop.js';
+import { countApproval, quorumLine, requiredApprovals } from './core/approval.js';
 import type { AccessDeps, TemporaryAccess } from './temporary.js';
 
 /** Read on User and Tenant, which the current ODC documentation exposes by default. */
@@ -225,7 +226,22 @@ export function createInterop(deps: AccessDeps & { temporary: TemporaryAccess })
       const env = temporary.environment(action.env);
       if (!(await temporary.isApprover(input.actor, env))) throw new AppError('forbidden', `Only approvers of ${env.name} can decide: ${temporary.approverMention(env)}.`);
       if (input.actor === action.requester && !env.policy.allowSelfApproval) throw new AppError('forbidden', 'You cannot decide your own request; another approver must.');
-      const decided = store.interop.move(action.id, ['pending'], input.decision === 'approve' ? 'running' : 'denied', input.actor, { decidedBy: input.actor, decidedAt: clock.now() });
+      const step = store.transaction(() => {
+        const current = store.interop.get(action.id);
+        if (current?.state !== 'pending') return undefined;
+        if (input.decision === 'approve') {
+          const quorum = countApproval(store, { subject: action.id, actor: input.actor, requester: action.requester, required: requiredApprovals(env, 'interop') });
+          if (!quorum.reached) {
+            // Not decided yet: the message shows who approved and keeps its buttons.
+            store.audit.append({ actor: input.actor, action: 'approval_recorded', env: env.name, detail: { actionId: action.id, approvals: quorum.approvers.length, required: quorum.required } });
+            notices.send({ topic: 'interop.updated', actionId: action.id, status: quorumLine(quorum) });
+            return { partial: current };
+          }
+        }
+        return { decided: store.interop.move(action.id, ['pending'], input.decision === 'approve' ? 'running' : 'denied', input.actor, { decidedBy: input.actor, decidedAt: clock.now() }) };
+      });
+      if (step && 'partial' in step && step.partial) return { changed: true, action: step.partial };
+      const decided = step?.decided;
       if (!decided) return { changed: false, action: store.interop.get(action.id) ?? action };
       if (decided.state === 'denied') {
         notices.send({ topic: 'interop.updated', actionId: decided.id, status: `Denied by <@${input.actor}>.` });

@@ -9,6 +9,7 @@ import { nominalUsername } from '../dialects/usernames.js';
 import { AppError } from '../errors.js';
 import { failpoint } from '../failpoints.js';
 import { OPEN_STATES, type AccessRequest, type Via } from '../store/requests.js';
+import { countApproval, quorumLine, requiredApprovals } from './core/approval.js';
 import { planOf } from './core/plan.js';
 import { userWords } from './core/wording.js';
 import { ipProblem } from './ips.js';
@@ -165,7 +166,23 @@ export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryA
     /** Approve or deny a pending rotation. On approval the password changes and only the owner sees the new one. */
     async decideRotation(input: { requestId: string; actor: string; decision: 'approve' | 'deny' }): Promise<{ changed: boolean; request: AccessRequest }> {
       const { request, env } = await temporary.assertCanDecide(input.requestId, input.actor);
-      const ended = store.requests.finishRotation(request.id, input.actor, input.decision === 'approve' ? 'approved' : 'denied');
+      const step = store.transaction(() => {
+        const current = store.requests.get(request.id);
+        if (!current?.rotationRequestedAt) return undefined;
+        if (input.decision === 'approve') {
+          // A rotation is a permanent user's decision: the same quorum, counted per rotation asked.
+          const subject = `rotation:${current.id}:${current.rotationRequestedAt}`;
+          const quorum = countApproval(store, { subject, actor: input.actor, requester: current.requester, required: requiredApprovals(env, 'permanent') });
+          if (!quorum.reached) {
+            store.audit.append({ actor: input.actor, action: 'approval_recorded', requestId: current.id, env: env.name, detail: { rotation: true, approvals: quorum.approvers.length, required: quorum.required } });
+            notices.send({ topic: 'rotation.decided', requestId: current.id, ts: current.rotationApprovalTs, status: quorumLine(quorum) });
+            return { partial: current };
+          }
+        }
+        return { ended: store.requests.finishRotation(request.id, input.actor, input.decision === 'approve' ? 'approved' : 'denied') };
+      });
+      if (step && 'partial' in step && step.partial) return { changed: true, request: step.partial };
+      const ended = step?.ended;
       if (!ended) return { changed: false, request };
       const again = `\`/dbuser rotate ${env.name} --access ${ended.access === 'readonly' ? 'read' : 'readwrite'}\``;
       if (input.decision === 'deny') {

@@ -14,6 +14,7 @@ import { escapeText } from '../text.js';
 import type { Logger } from '../log.js';
 import { OPEN_STATES, type AccessRequest } from '../store/requests.js';
 import type { Store } from '../store/store.js';
+import { countApproval, quorumLine, requiredApprovals, type Quorum } from './core/approval.js';
 import type { Notices } from './core/notices.js';
 import { planOf } from './core/plan.js';
 import { retryStore } from './core/store-retry.js';
@@ -108,7 +109,7 @@ export function createTemporaryAccess(deps: AccessDeps) {
   /** Passwords people chose, until their request is provisioned or ends; memory only, never the store. */
   const chosenPasswords = new Map<string, string>();
   /** Requests this process is creating or cleaning up right now: the sweep leaves them alone. */
-  const working = new Set<string>();
+  const working = new Map<string, Promise<AccessRequest | undefined>>();
   /** Environments with open requests that the configuration no longer has: reported once each. */
   const driftReported = new Set<string>();
   const storeRetry = <T>(write: () => T): Promise<T> => retryStore(write, deps.storeRetryDelaysMs);
@@ -374,27 +375,44 @@ export function createTemporaryAccess(deps: AccessDeps) {
     const { request, env } = await assertCanDecide(input.requestId, input.actor);
     const reason = input.reason?.trim() || null;
     const to = input.decision === 'approve' ? 'approved' : 'denied';
-    const decided = store.transaction(() => {
+    const outcome = store.transaction((): { done: AccessRequest; quorum?: Quorum } | undefined => {
+      const current = store.requests.get(request.id);
+      if (current?.state !== 'pending') return undefined;
+      let quorum: Quorum | undefined;
+      if (to === 'approved') {
+        quorum = countApproval(store, { subject: request.id, actor: input.actor, requester: request.requester, required: requiredApprovals(env, request.kind) });
+        if (!quorum.reached) {
+          // Not decided yet: the message shows who approved, and keeps its buttons for the next approver.
+          store.audit.append({ actor: input.actor, action: 'approval_recorded', requestId: request.id, env: env.name, detail: { approvals: quorum.approvers.length, required: quorum.required } });
+          notices.send({ topic: 'approval.updated', requestId: request.id, status: quorumLine(quorum) });
+          return { done: current, quorum };
+        }
+      }
       const done = store.requests.transition(request.id, {
         from: ['pending'],
         to,
         actor: input.actor,
         set: { decidedBy: input.actor, decidedAt: clock.now(), decisionReason: reason },
+        ...(quorum && quorum.required > 1 ? { detail: { approvers: quorum.approvers } } : {}),
       });
       if (!done) return undefined;
-      notices.send({ topic: 'approval.updated', requestId: done.id, status: statusLine(done) });
+      notices.send({ topic: 'approval.updated', requestId: done.id, status: quorum && quorum.required > 1 ? `${quorumLine(quorum)} Creating the user…` : statusLine(done) });
       notices.send({
         topic: 'requester.notice',
         requestId: done.id,
         text:
           to === 'denied'
             ? `Your ${userWords(done)} request for ${env.name} was denied by <@${input.actor}>${reason ? `: ${escapeText(reason)}` : '.'}`
-            : `Your ${userWords(done)} request for ${env.name} was approved by <@${input.actor}>. Creating it now; the password will follow here, only to you.`,
+            : `Your ${userWords(done)} request for ${env.name} was approved by ${(quorum?.approvers ?? [input.actor]).map((a) => `<@${a}>`).join(', ')}. Creating it now; the password will follow here, only to you.`,
       });
-      return done;
+      return { done };
     });
-    if (!decided) return { request: store.requests.get(request.id) ?? request, changed: false };
+    if (!outcome) return { request: store.requests.get(request.id) ?? request, changed: false };
+    if (outcome.quorum && !outcome.quorum.reached) return { request: outcome.done, changed: true };
+    const decided = outcome.done;
     if (to === 'denied') chosenPasswords.delete(request.id);
+    // The workflow runs the action itself: no entry point can record an approval and forget to create the user.
+    else void provision(decided.id).catch((err: unknown) => log.error({ err, requestId: decided.id }, 'provisioning after approval failed'));
     return { request: decided, changed: true };
   }
 
@@ -404,16 +422,21 @@ export function createTemporaryAccess(deps: AccessDeps) {
    * untracked: the user is dropped at once, or the request moves to revoking and the revoker keeps at it.
    */
   async function provision(requestId: string): Promise<AccessRequest | undefined> {
+    // Already being created (the approval started it): the same outcome for every caller.
+    const running = working.get(requestId);
+    if (running) return running;
     const approved = store.requests.get(requestId);
-    if (!approved || approved.state !== 'approved' || working.has(requestId)) return approved;
+    if (!approved || approved.state !== 'approved') return approved;
     const env = knownEnvironment(approved.env);
     if (!env) return approved;
-    working.add(requestId);
-    try {
-      return await create(approved, env);
-    } finally {
-      working.delete(requestId);
-    }
+    return track(requestId, () => create(approved, env));
+  }
+
+  /** Runs `work` for a request as this process's one piece of work on it, which the sweep leaves alone. */
+  function track(requestId: string, work: () => Promise<AccessRequest | undefined>): Promise<AccessRequest | undefined> {
+    const done = work().finally(() => working.delete(requestId));
+    working.set(requestId, done);
+    return done;
   }
 
   async function create(approved: AccessRequest, env: LoadedEnvironment): Promise<AccessRequest | undefined> {
@@ -697,13 +720,7 @@ export function createTemporaryAccess(deps: AccessDeps) {
   }
 
   async function recoverProvisioning(request: AccessRequest, error: string): Promise<AccessRequest | undefined> {
-    if (working.has(request.id)) return request;
-    working.add(request.id);
-    try {
-      return await cleanUp(request, error);
-    } finally {
-      working.delete(request.id);
-    }
+    return working.get(request.id) ?? track(request.id, () => cleanUp(request, error));
   }
 
   /**

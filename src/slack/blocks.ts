@@ -77,10 +77,10 @@ export function approvalMessage(request: AccessRequest, env: LoadedEnvironment, 
     requestFields(request, env),
     md(`*SQL plan*\n\`\`\`${plan}\`\`\``),
   ];
-  if (status === undefined) {
+  // Buttons while a decision is still possible (a quorum may be part-way); the status says where it stands.
+  if (status !== undefined) blocks.push(context(status));
+  if (request.state === 'pending') {
     blocks.push({ type: 'actions', block_id: `decide:${request.id}`, elements: [button('Approve', ACTIONS.approve, request.id, 'primary'), button('Deny', ACTIONS.deny, request.id, 'danger')] });
-  } else {
-    blocks.push(context(status));
   }
   return { text: `${request.kind === 'permanent' ? 'Permanent' : 'Temporary'} database user request from <@${request.requester}> for ${env.name}`, blocks };
 }
@@ -92,9 +92,11 @@ export function rotationMessage(request: AccessRequest, env: LoadedEnvironment, 
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: 'New password for a permanent user' } },
       md(`<@${request.requester}> asks for a new password of \`${request.username}\` (${request.access === 'readonly' ? 'read-only' : 'read & write'}) in *${env.name}*. The old one stops working when it is approved.`),
-      status === undefined
-        ? { type: 'actions', elements: [button('Approve', ACTIONS.rotationApprove, request.id, 'primary'), button('Deny', ACTIONS.rotationDeny, request.id, 'danger')] }
-        : context(status),
+      ...(status === undefined ? [] : [context(status)]),
+      // Buttons while the rotation waits for a decision (a quorum may be part-way).
+      ...(request.rotationRequestedAt !== null || status === undefined
+        ? [{ type: 'actions', elements: [button('Approve', ACTIONS.rotationApprove, request.id, 'primary'), button('Deny', ACTIONS.rotationDeny, request.id, 'danger')] }]
+        : []),
     ],
   };
 }
@@ -283,9 +285,11 @@ export function interopMessage(action: InteropAction, env: LoadedEnvironment, pl
         ],
       },
       md(`*SQL plan*\n\`\`\`${plan}\`\`\``),
-      status === undefined
-        ? { type: 'actions', elements: [button(action.action === 'grant' && action.requester === 'scheduler' ? 'Grant' : 'Approve', ACTIONS.interopApprove, action.id, 'primary'), button('Deny', ACTIONS.interopDeny, action.id, 'danger')] }
-        : context(status),
+      ...(status === undefined ? [] : [context(status)]),
+      // Buttons while a decision is still possible (a quorum may be part-way).
+      ...(action.state === 'pending'
+        ? [{ type: 'actions', elements: [button(action.action === 'grant' && action.requester === 'scheduler' ? 'Grant' : 'Approve', ACTIONS.interopApprove, action.id, 'primary'), button('Deny', ACTIONS.interopDeny, action.id, 'danger')] }]
+        : []),
     ],
   };
 }

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { systemClock, type Clock } from '../clock.js';
 import { AppError } from '../errors.js';
+import { createApprovalLog, type ApprovalLog } from './approvals.js';
 import { createAuditLog, type AuditLog } from './audit.js';
 import { createInteropLog, type InteropLog } from './interop.js';
 import { createOutboxLog, type OutboxLog } from './outbox.js';
@@ -17,6 +18,7 @@ export interface Store {
   reminders: ReminderLog;
   interop: InteropLog;
   outbox: OutboxLog;
+  approvals: ApprovalLog;
   /**
    * Runs fn in one SQLite transaction (better-sqlite3's db.transaction; immediate mode, so the write
    * lock is taken at the start and a read-then-write inside cannot be overtaken). Repository calls
@@ -286,6 +288,16 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
   CREATE INDEX outbox_sent ON outbox (sent_at) WHERE state = 'sent';
   CREATE INDEX outbox_by_request ON outbox (request_id);
   `,
+  // 6: approvals, for quorums (policy.approvals): each approver once per subject (src/store/approvals.ts).
+  `
+  CREATE TABLE approvals (
+    -- A request ('r_…'), an interop action ('i_…') or a rotation ('rotation:r_…:<asked at>').
+    subject TEXT NOT NULL CHECK (subject <> ''),
+    approver TEXT NOT NULL CHECK (approver <> ''),
+    at INTEGER NOT NULL,
+    PRIMARY KEY (subject, approver)
+  ) STRICT;
+  `,
 ]);
 
 /**
@@ -397,6 +409,7 @@ export function openStore(path: string, options: { clock?: Clock } = {}): Store 
   const reminders = createReminderLog(handle, clock);
   const interop = createInteropLog(handle, clock, audit);
   const outbox = createOutboxLog(handle, clock, audit);
+  const approvals = createApprovalLog(handle, clock);
   const run = handle.transaction((fn: () => unknown): unknown => {
     const result = fn();
     // An async fn would run its awaits after the commit, outside the transaction: refuse it, and roll back.
@@ -413,6 +426,7 @@ export function openStore(path: string, options: { clock?: Clock } = {}): Store 
     interop,
     reminders,
     outbox,
+    approvals,
     transaction<T>(fn: () => T): T {
       // The generic is erased by better-sqlite3's types; run returns exactly what fn returned.
       return run.immediate(fn) as T;

@@ -414,3 +414,35 @@ describe('connection rules are checked where the request is inserted', () => {
     expect(String(refused.reason)).toMatch(/cannot coexist|would end that allowlist/);
   });
 });
+
+describe('quorum: policy.approvals', () => {
+  it('two approvers for a temporary user: one person counts once, the requester never, and the second approval creates the user', async () => {
+    const dev = config.environments.find((e) => e.name === 'dev')!;
+    dev.policy.approvals = { temporary: 2, permanent: 1, interop: 1 };
+    dev.policy.allowSelfApproval = true;
+    dev.approvers.users.push(USERS.requester, USERS.other);
+    const { temporary, flush } = build();
+    const { request } = await temporary.requestTemporary({ env: 'dev', requester: USERS.requester, reason: 'x' });
+    await expect(temporary.decide({ requestId: request.id, actor: USERS.requester, decision: 'approve' })).rejects.toThrow(/yours does not count/);
+    const first = await temporary.decide({ requestId: request.id, actor: USERS.approver, decision: 'approve' });
+    expect(first).toMatchObject({ changed: true, request: { state: 'pending' } });
+    await expect(temporary.decide({ requestId: request.id, actor: USERS.approver, decision: 'approve' })).rejects.toThrow(/approved this already \(1 of 2\)/);
+    await flush();
+    expect(sent.filter((s) => s.kind === 'approvalUpdated').map((s) => s.text)).toEqual([`Approved by <@${USERS.approver}> (1 of 2); waiting for another approver.`]);
+    await temporary.decide({ requestId: request.id, actor: USERS.other, decision: 'approve' });
+    // The workflow creates the user itself once the quorum is reached.
+    await eventually(() => store.requests.get(request.id)!.state === 'active');
+    const approved = store.audit.list({ requestId: request.id }).find((e) => e.action === 'state:approved')!;
+    expect(approved.detail).toMatchObject({ approvers: [USERS.approver, USERS.other] });
+    expect(store.audit.list({ requestId: request.id }).filter((e) => e.action === 'approval_recorded')).toHaveLength(1);
+  });
+
+  it('a denial needs one approver, whatever the quorum', async () => {
+    const dev = config.environments.find((e) => e.name === 'dev')!;
+    dev.policy.approvals = { temporary: 2, permanent: 1, interop: 1 };
+    const { temporary } = build();
+    const { request } = await temporary.requestTemporary({ env: 'dev', requester: USERS.requester, reason: 'x' });
+    await temporary.decide({ requestId: request.id, actor: USERS.approver, decision: 'deny' });
+    expect(store.requests.get(request.id)!.state).toBe('denied');
+  });
+});

@@ -92,7 +92,8 @@ describe('reconcile after a restart', () => {
   it('drops the half-made user of a request caught mid-provisioning, marks it failed and tells the requester', async () => {
     const { access } = setup();
     const { request } = await access.requestTemporary({ env: 'dev', requester: USERS.requester, reason: 'x' });
-    await access.decide({ requestId: request.id, actor: USERS.approver, decision: 'approve' });
+    // The approval was recorded by a process that crashed before it created anything (decide() itself would create at once).
+    store.requests.transition(request.id, { from: ['pending'], to: 'approved', actor: USERS.approver, set: { decidedBy: USERS.approver, decidedAt: now } });
     // The crash: provisioning started (username recorded), the CREATE may or may not have run.
     store.requests.transition(request.id, { from: ['approved'], to: 'provisioning', actor: 'bot' });
     const after = setup();
@@ -108,7 +109,8 @@ describe('reconcile after a restart', () => {
   it('provisions an approved request the crash left waiting; a chosen password is lost, so one is generated and the requester told', async () => {
     const first = setup();
     const { request } = await first.access.requestTemporary({ env: 'dev', requester: USERS.requester, reason: 'x', password: 'Harbour-Lights-77' });
-    await first.access.decide({ requestId: request.id, actor: USERS.approver, decision: 'approve' });
+    // Approved by a process that crashed before it created the user.
+    store.requests.transition(request.id, { from: ['pending'], to: 'approved', actor: USERS.approver, set: { decidedBy: USERS.approver, decidedAt: now } });
     // A new process: the chosen password lived only in the old one's memory.
     const second = setup();
     const counts = await second.access.reconcile();

@@ -114,6 +114,8 @@ export interface HarnessOptions {
   /** Web API retries of the bot's WebClient; 0 by default, so faults show at once. */
   slackRetries?: number;
   revocation?: Partial<RevocationSettings>;
+  /** Outbox delivery settings (e.g. a shorter deadline per Slack call). */
+  outbox?: { timeoutMs?: number; retryDelaysMs?: readonly number[] };
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -148,6 +150,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     host: '127.0.0.1',
     slackRetries: options.slackRetries ?? 0,
     ...(options.revocation ? { revocation: options.revocation } : {}),
+    ...(options.outbox ? { outbox: options.outbox } : {}),
     ...(options.ops ? { ops: { port: 0, host: '127.0.0.1' } } : {}),
     executorFor: (env) => {
       const executor = dryRunExecutor((statement) => (responders.get(env.name) ?? (() => []))(statement));
