@@ -74,7 +74,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   enableFailpoints(options.failpoints ?? []);
   const store = openStore(config.vars.DBACCESS_DB, { clock });
   const metrics: Metrics | undefined = options.ops
-    ? createMetrics({ countByState: () => store.requests.countByState(), states: REQUEST_STATES })
+    ? createMetrics({ countByState: () => store.requests.countByState(), states: REQUEST_STATES, outboxPending: () => store.outbox.pending() })
     : undefined;
   const databases = new Map<string, Database>();
   const database = (env: LoadedEnvironment): Database => {
@@ -167,6 +167,14 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   const orphanJob = cron.schedule(options.orphanCron ?? '17 6 * * *', () => void expiry.reportOrphans());
   const syncJob = cron.schedule(options.grantSyncCron ?? '23 * * * *', () => void permanent.syncAll());
   const interopJob = cron.schedule(options.interopCheckCron ?? '41 * * * *', () => void interop.check());
+  // Sent notices are kept a week (to see what went out), then pruned; pending and given-up ones stay.
+  const pruneJob = cron.schedule('7 4 * * *', () => {
+    try {
+      store.outbox.prune(clock.now() - 7 * 24 * 3600_000);
+    } catch (err) {
+      log.warn({ err }, 'pruning sent notices failed');
+    }
+  });
   let ops: OpsServer | undefined;
   if (options.ops && metrics) {
     const readiness = createReadiness({
@@ -203,6 +211,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       await orphanJob.stop();
       await syncJob.stop();
       await interopJob.stop();
+      await pruneJob.stop();
       await timer.stop();
       await expiry.idle();
       await outbox.stop();

@@ -162,6 +162,19 @@ export function createTemporaryAccess(deps: AccessDeps) {
     return (await isApprover(user, env, 'temporary')) || (await isApprover(user, env, 'permanent'));
   }
 
+  /**
+   * The environments whose approvers (of either kind) include `user`, optionally only `only`: who may
+   * read the audit log of an environment, see its pending requests on App Home, or revoke its users.
+   */
+  async function approverEnvironments(user: string, only?: string): Promise<string[]> {
+    const names: string[] = [];
+    for (const env of config.environments) {
+      if (only !== undefined && env.name !== only.trim().toLowerCase()) continue;
+      if (await isAnyApprover(user, env)) names.push(env.name);
+    }
+    return names;
+  }
+
   /** approversOf from what is known without asking Slack, or undefined when a group's members are not. */
   function knownApproversOf(env: LoadedEnvironment, kind: AccessRequest['kind']): string[] | undefined {
     const approvers = approverConfig(env, kind);
@@ -773,6 +786,7 @@ export function createTemporaryAccess(deps: AccessDeps) {
     approverMention,
     deliver,
     isAnyApprover,
+    approverEnvironments,
     sweep,
     nextSweepAt,
     forgetChosenPassword,

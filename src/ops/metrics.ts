@@ -13,6 +13,8 @@ export interface MetricsOptions {
   countByState: () => Record<string, number>;
   /** States reported as 0 when absent from countByState, so an alert on a state has a series to watch. */
   states?: readonly string[];
+  /** Slack notices written to the outbox and not yet sent nor given up, read at each scrape. */
+  outboxPending?: () => number;
   /** Node's process and runtime metrics (CPU, memory, event loop lag, GC). Default true. */
   defaultMetrics?: boolean;
 }
@@ -64,6 +66,18 @@ export function createMetrics(options: MetricsOptions): Metrics {
       for (const [state, count] of Object.entries(counts)) this.set({ state }, count);
     },
   });
+
+  const outboxPending = options.outboxPending;
+  if (outboxPending) {
+    new Gauge({
+      name: 'dbaccess_outbox_pending',
+      help: 'Slack notices waiting in the outbox (not yet sent nor given up); growing means Slack is failing or slow.',
+      registers,
+      collect() {
+        this.set(outboxPending());
+      },
+    });
+  }
 
   const provisioning = new Counter({
     name: 'dbaccess_provisioning_total',

@@ -86,6 +86,14 @@ describe('createMetrics', () => {
     expect(sample(second, 'dbaccess_requests{state="approved"}')).toBe(1);
   });
 
+  it('reads the notices waiting in the outbox at every scrape', async () => {
+    let pending = 4;
+    const metrics = createMetrics({ countByState: () => ({}), outboxPending: () => pending, defaultMetrics: false });
+    expect(sample(await metrics.text(), 'dbaccess_outbox_pending')).toBe(4);
+    pending = 0;
+    expect(sample(await metrics.text(), 'dbaccess_outbox_pending')).toBe(0);
+  });
+
   it("includes Node's process metrics, in its own registry rather than prom-client's global one", async () => {
     const metrics = createMetrics({ countByState: () => ({}) });
 

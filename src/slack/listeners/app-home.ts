@@ -9,10 +9,7 @@ export function registerAppHome(listeners: Listeners, deps: SlackDeps): void {
     if (event.tab !== 'home') return;
     const user = event.user;
     const mine = deps.store.requests.listByRequester(user, OPEN_STATES);
-    const approving: string[] = [];
-    for (const env of deps.config.environments) {
-      if ((await deps.access.isApprover(user, env)) || (await deps.access.isApprover(user, env, 'permanent'))) approving.push(env.name);
-    }
+    const approving = await deps.access.approverEnvironments(user);
     const open = approving.length ? deps.store.requests.listInStates(['pending', 'revoke_failed']).filter((r) => approving.includes(r.env)) : [];
     const pending = open.filter((r) => r.state === 'pending' && r.requester !== user);
     const failing = open.filter((r) => r.state === 'revoke_failed');

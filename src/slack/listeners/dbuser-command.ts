@@ -140,12 +140,8 @@ export function registerDbuserCommand(listeners: Listeners, deps: SlackDeps): vo
           return;
         }
         case 'audit': {
-          const envs: string[] = [];
-          for (const env of config.environments) {
-            if (parsed.env && env.name !== parsed.env.toLowerCase()) continue;
-            if ((await deps.access.isApprover(user, env)) || (await deps.access.isApprover(user, env, 'permanent'))) envs.push(env.name);
-          }
           if (parsed.env) deps.access.environment(parsed.env);
+          const envs = await deps.access.approverEnvironments(user, parsed.env);
           if (envs.length === 0) {
             await respond(textMessage(`:warning: Only approvers can read the audit log${parsed.env ? ` of ${parsed.env}` : ''}.`));
             return;
