@@ -158,7 +158,10 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     ...(options.maxSleepMs ? { maxSleepMs: options.maxSleepMs } : {}),
   }));
 
-  // Notices left by the last run go out first; then whatever a crash interrupted is settled before new work arrives.
+  // Notices left by the last run go out first (those a crash took mid-send at once); then whatever a
+  // crash interrupted is settled before new work arrives.
+  const released = outbox.releaseAbandoned();
+  if (released > 0) log.warn({ released }, 'notices a stopped process had taken are sent again');
   outbox.start();
   const reconciled = { ...(await access.reconcile()), interop: await interop.reconcile() };
   if (reconciled.provisioned + reconciled.failed + reconciled.revoked + reconciled.cleaning + reconciled.interop > 0) log.warn(reconciled, 'reconciled requests interrupted by a restart');

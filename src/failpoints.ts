@@ -10,7 +10,8 @@ export type FailpointName =
   | 'rotate:after-set-password'
   | 'permanent-rotation:before-set-password'
   | 'interop:before-grant'
-  | 'interop:after-grant';
+  | 'interop:after-grant'
+  | 'outbox:before-send';
 
 export const FAILPOINTS: readonly FailpointName[] = [
   'provision:before-create',
@@ -21,6 +22,7 @@ export const FAILPOINTS: readonly FailpointName[] = [
   'permanent-rotation:before-set-password',
   'interop:before-grant',
   'interop:after-grant',
+  'outbox:before-send',
 ];
 
 let enabled = new Set<string>();

@@ -89,7 +89,13 @@ async function activeTemporary(slack: SlackDriver, env = 'quick'): Promise<void>
 }
 
 /** What each failpoint's scenario does to reach it, and what must hold after the restart. */
-const SCENARIOS: Array<{ failpoint: FailpointName; act: (slack: SlackDriver) => Promise<void>; check: (store: Store, r: Run) => void }> = [
+const SCENARIOS: Array<{
+  failpoint: FailpointName;
+  act: (slack: SlackDriver) => Promise<void>;
+  /** After the restart, before the restarted bot is stopped: what it must do on its own. */
+  afterRestart?: (mark: number) => Promise<void>;
+  check: (store: Store, r: Run) => void;
+}> = [
   {
     failpoint: 'provision:before-create',
     act: (slack) => slack.slashCommand({ user: USERS.ltAdmin, command: '/dbuser', text: 'request quick --reason x' }).then(() => undefined),
@@ -195,16 +201,39 @@ const SCENARIOS: Array<{ failpoint: FailpointName; act: (slack: SlackDriver) => 
       expect(r.statements().filter((s) => s.kind === 'create login')).toHaveLength(1);
     },
   },
+  {
+    // Killed as the first notice of an approval was about to go to Slack: after the restart every notice is
+    // sent (the dead process's lease is released at once), and the user is created exactly once.
+    failpoint: 'outbox:before-send',
+    act: async (slack) => {
+      const mark = fake.calls.length;
+      await slack.slashCommand({ user: USERS.requester, command: '/dbuser', text: 'request dev --reason "outbox"' });
+      await clickLatest(slack, USERS.approver, 'approval_approve', mark);
+    },
+    afterRestart: async (mark) => {
+      await fake.waitFor((c) => fake.calls.indexOf(c) >= mark && c.method === 'chat.update' && callText(c).includes('Approved by'), 20_000);
+      await fake.waitFor((c) => fake.calls.indexOf(c) >= mark && c.method === 'chat.postMessage' && callText(c).includes('was approved by'), 20_000);
+    },
+    check: (store, r) => {
+      const [request] = store.requests.listByRequester(USERS.requester);
+      expect(['active', 'failed']).toContain(request?.state);
+      expect(store.outbox.list({ state: 'pending' })).toEqual([]);
+      expect(store.outbox.list({ requestId: request!.id, topic: 'requester.notice' }).map((row) => row.state)).toContain('sent');
+      expect(r.statements().filter((s) => s.kind === 'create login').length).toBeLessThanOrEqual(2);
+    },
+  },
 ];
 
-describe.each(SCENARIOS)('killed at $failpoint', ({ failpoint, act, check }) => {
+describe.each(SCENARIOS)('killed at $failpoint', ({ failpoint, act, afterRestart, check }) => {
   it('restarts and reconciles', async () => {
     const r = run();
     try {
       const first = await r.start([failpoint]);
       await act(first.slack);
       expect(await killed(first.child)).toBe('SIGKILL');
+      const mark = fake.calls.length;
       const second = await r.start();
+      await afterRestart?.(mark);
       await stopChild(second.child);
       const store = openStore(join(r.dir, 'db.sqlite'));
       try {

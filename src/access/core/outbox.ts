@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { within, type Clock } from '../../clock.js';
 import { AppError } from '../../errors.js';
+import { failpoint } from '../../failpoints.js';
 import type { TimerApi } from '../../jobs/due-timer.js';
 import type { Logger } from '../../log.js';
 import type { NewOutboxItem, OutboxItem } from '../../store/outbox.js';
@@ -57,6 +58,11 @@ export interface Outbox {
   idle(): Promise<void>;
   /** Rows not yet sent nor given up (the metric). */
   pending(): number;
+  /**
+   * At start: rows leased by a process of this host that is gone (a crash between lease and send) are
+   * released at once, instead of waiting for their lease to run out. Returns how many.
+   */
+  releaseAbandoned(): number;
 }
 
 const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [2_000, 10_000, 60_000, 300_000, 900_000];
@@ -188,6 +194,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   }
 
   async function deliver(item: OutboxItem): Promise<void> {
+    failpoint('outbox:before-send');
     const handler = handlers.get(item.topic);
     if (handler === undefined) {
       settle(item, { message: `No handler is registered for the outbox topic ${item.topic}.`, permanent: false });
@@ -255,5 +262,29 @@ export function createOutbox(options: OutboxOptions): Outbox {
     pending() {
       return store.outbox.pending();
     },
+    releaseAbandoned() {
+      let released = 0;
+      const host = hostname();
+      for (const row of store.outbox.list({ state: 'pending' })) {
+        if (!row.leaseOwner || row.leaseOwner === owner) continue;
+        const [rowHost, pid] = row.leaseOwner.split(':');
+        if (rowHost !== host || !pid || processAlive(Number(pid))) continue;
+        // Its attempt is already counted; it is due again now.
+        if (store.outbox.markFailed(row.id, row.leaseOwner, 'the bot stopped before sending it', clock.now())) released++;
+      }
+      return released;
+    },
   };
+}
+
+/** Whether a process with this id runs on this host (signal 0 only checks). */
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, it is just not ours to signal.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
