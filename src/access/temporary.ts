@@ -684,14 +684,17 @@ export function createTemporaryAccess(deps: AccessDeps) {
 
   /** Open requests of environments the configuration no longer has: reported once each, and left alone. */
   function unknownEnvironments(): string[] {
-    return [...new Set(store.requests.listInStates(OPEN_STATES).map((r) => r.env))].filter((name) => !knownEnvironment(name)).sort();
+    return Object.keys(store.requests.countOpenByEnv())
+      .filter((name) => !knownEnvironment(name))
+      .sort();
   }
 
   function reportDrift(): void {
-    for (const name of unknownEnvironments()) {
-      if (driftReported.has(name)) continue;
+    const open = store.requests.countOpenByEnv();
+    for (const name of Object.keys(open).sort()) {
+      if (knownEnvironment(name) || driftReported.has(name)) continue;
       driftReported.add(name);
-      const count = store.requests.listInStates(OPEN_STATES).filter((r) => r.env === name).length;
+      const count = open[name] ?? 0;
       const text = `:warning: ${count} open request(s) belong to the environment "${name}", which is no longer in the bot's configuration. The bot leaves them alone: put "${name}" back to let it finish them (revoke its users), or remove those users by hand.`;
       log.warn({ env: name, openRequests: count }, 'open requests of an environment missing from the configuration');
       store.transaction(() => {

@@ -234,6 +234,8 @@ export interface RequestRepository {
    * revoke_failed ones whose next attempt has come; soonest first, at most `limit`, none of `exclude`.
    */
   listDueIn(env: string, at: number, limit: number, exclude?: readonly string[]): AccessRequest[];
+  /** Open requests per environment (configuration drift: environments no longer configured that still have some). */
+  countOpenByEnv(): Record<string, number>;
   /** nextDueAt restricted to the environments `envs`, leaving out the requests `exclude` (already being worked on). */
   nextDueAmong(envs: readonly string[], exclude: readonly string[]): number | null;
   /** Pending requests created at or before `at`, oldest first, at most `limit` (approval reminders). */
@@ -463,6 +465,7 @@ export function createRequestRepository(db: Database.Database, clock: Clock, aud
      ORDER BY next_attempt_at, rowid LIMIT ?`,
   );
   const nextDue = db.prepare<[], number | null>(NEXT_DUE_SQL).pluck();
+  const openByEnv = db.prepare<[], { env: string; n: number }>(`SELECT env, count(*) AS n FROM requests WHERE state IN (${openList}) GROUP BY env`);
   // Ids and environments arrive as JSON arrays, so one prepared statement serves any list.
   const dueIn = db.prepare<[string, number, string, string, number, string, number], RequestRow>(
     `SELECT * FROM (
@@ -685,6 +688,10 @@ export function createRequestRepository(db: Database.Database, clock: Clock, aud
 
     nextDueAt() {
       return nextDue.get() ?? null;
+    },
+
+    countOpenByEnv() {
+      return Object.fromEntries(openByEnv.all().map((row) => [row.env, row.n]));
     },
 
     listDueIn(env, at, limit, exclude = []) {
