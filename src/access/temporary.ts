@@ -112,6 +112,9 @@ export function createTemporaryAccess(deps: AccessDeps) {
   const working = new Map<string, Promise<AccessRequest | undefined>>();
   /** Environments with open requests that the configuration no longer has: reported once each. */
   const driftReported = new Set<string>();
+  let driftSeen: string[] = [];
+  let nextDriftCheckAt = 0;
+  const DRIFT_CHECK_MS = 60_000;
   const storeRetry = <T>(write: () => T): Promise<T> => retryStore(write, deps.storeRetryDelaysMs);
   const revoker = createRevoker({
     store,
@@ -683,16 +686,24 @@ export function createTemporaryAccess(deps: AccessDeps) {
   }
 
   /** Open requests of environments the configuration no longer has: reported once each, and left alone. */
+  /** Environments no longer configured that still have open requests, as last checked (readiness shows them). */
   function unknownEnvironments(): string[] {
-    return Object.keys(store.requests.countOpenByEnv())
-      .filter((name) => !knownEnvironment(name))
-      .sort();
+    return [...driftSeen];
   }
 
-  function reportDrift(): void {
+  /**
+   * Looks for open requests of environments gone from the configuration, at most once a minute (it
+   * counts every open request), and reports each such environment once.
+   */
+  function reportDrift(now: number = clock.now()): void {
+    if (now < nextDriftCheckAt) return;
+    nextDriftCheckAt = now + DRIFT_CHECK_MS;
     const open = store.requests.countOpenByEnv();
-    for (const name of Object.keys(open).sort()) {
-      if (knownEnvironment(name) || driftReported.has(name)) continue;
+    driftSeen = Object.keys(open)
+      .filter((name) => !knownEnvironment(name))
+      .sort();
+    for (const name of driftSeen) {
+      if (driftReported.has(name)) continue;
       driftReported.add(name);
       const count = open[name] ?? 0;
       const text = `:warning: ${count} open request(s) belong to the environment "${name}", which is no longer in the bot's configuration. The bot leaves them alone: put "${name}" back to let it finish them (revoke its users), or remove those users by hand.`;
@@ -714,7 +725,7 @@ export function createTemporaryAccess(deps: AccessDeps) {
       const state = store.requests.get(id)?.state;
       if (state !== 'pending' && state !== 'approved') chosenPasswords.delete(id);
     }
-    reportDrift();
+    reportDrift(now);
     for (const request of store.requests.listInStates(['approved', 'provisioning'])) {
       const env = knownEnvironment(request.env);
       if (!env || working.has(request.id)) continue;

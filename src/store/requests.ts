@@ -476,13 +476,18 @@ export function createRequestRepository(db: Database.Database, clock: Clock, aud
          AND next_attempt_at <= ? AND id NOT IN (SELECT value FROM json_each(?))
      ) ORDER BY due, seq LIMIT ?`,
   );
+  // ORDER BY … LIMIT 1 rather than min(): SQLite walks the (state, time) index in order and stops at the
+  // first row that passes the filters, so the cost follows what is excluded, not how many users are active.
   const nextDueAmong = db.prepare<[string, string, string, string], number | null>(
     `SELECT min(due) FROM (
-       SELECT min(expires_at) AS due FROM requests WHERE state = 'active'
+       SELECT * FROM (SELECT expires_at AS due FROM requests WHERE state = 'active'
          AND env IN (SELECT value FROM json_each(?)) AND id NOT IN (SELECT value FROM json_each(?))
+         ORDER BY expires_at LIMIT 1)
        UNION ALL
-       SELECT min(next_attempt_at) FROM requests WHERE state IN (${RETRY_STATES.map((state) => `'${state}'`).join(', ')})
+       SELECT * FROM (SELECT next_attempt_at AS due FROM requests WHERE state IN (${RETRY_STATES.map((state) => `'${state}'`).join(', ')})
+         AND next_attempt_at IS NOT NULL
          AND env IN (SELECT value FROM json_each(?)) AND id NOT IN (SELECT value FROM json_each(?))
+         ORDER BY next_attempt_at LIMIT 1)
      )`,
   ).pluck();
   const pendingOlder = db.prepare<[number, number], RequestRow>(
