@@ -46,7 +46,7 @@ function readDuration(text: string): { ms: number } | { problem: string } {
 export function parseDuration(text: string): number {
   const result = readDuration(text);
   if ('problem' in result) {
-    throw new AppError('invalid_input', result.problem);
+    throw new AppError('invalid_input', result.problem, { field: 'duration' });
   }
   return result.ms;
 }

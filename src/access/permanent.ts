@@ -51,35 +51,33 @@ export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryA
       if (env.network === 'vpn' || env.network === 'tgw') {
         throw new AppError(
           'forbidden',
-          `${env.name} is connected through a ${env.network === 'vpn' ? 'VPN' : 'Transit Gateway'} tunnel, and IP allowlisting cannot coexist with a tunnel (the tunnel replaces the allowlist). Use --via ${env.network}.`,
-        );
+          `${env.name} is connected through a ${env.network === 'vpn' ? 'VPN' : 'Transit Gateway'} tunnel, and IP allowlisting cannot coexist with a tunnel (the tunnel replaces the allowlist). Use --via ${env.network}.`, { field: 'via' });
       }
       const temporaryUsers = store.requests.listInStates(OPEN_STATES).filter((r) => r.env === env.name && r.kind === 'temporary');
       if (temporaryUsers.length > 0) {
-        throw new AppError('forbidden', `${env.name} has temporary users, which need a tunnel; IP allowlisting cannot coexist with them. Use --via vpn or --via tgw.`);
+        throw new AppError('forbidden', `${env.name} has temporary users, which need a tunnel; IP allowlisting cannot coexist with them. Use --via vpn or --via tgw.`, { field: 'via' });
       }
       const tunnelled = others.find((r) => r.via !== 'allowlist');
-      if (tunnelled) throw new AppError('forbidden', `${env.name} has a permanent user (${tunnelled.username}) connecting through a tunnel; IP allowlisting cannot coexist with it. Use --via ${tunnelled.via}.`);
+      if (tunnelled) throw new AppError('forbidden', `${env.name} has a permanent user (${tunnelled.username}) connecting through a tunnel; IP allowlisting cannot coexist with it. Use --via ${tunnelled.via}.`, { field: 'via' });
     } else {
       const allowlisted = others.find((r) => r.via === 'allowlist');
       if (allowlisted) {
         throw new AppError(
           'forbidden',
-          `${env.name} has a permanent user (${allowlisted.username}) on IP allowlisting; a ${via === 'vpn' ? 'VPN' : 'Transit Gateway'} tunnel would end that allowlist. Move it first, or use --via allowlist.`,
-        );
+          `${env.name} has a permanent user (${allowlisted.username}) on IP allowlisting; a ${via === 'vpn' ? 'VPN' : 'Transit Gateway'} tunnel would end that allowlist. Move it first, or use --via allowlist.`, { field: 'via' });
       }
     }
   }
 
   function checkIps(via: Via, ips: string[]): string[] {
     if (via !== 'allowlist') {
-      if (ips.length > 0) throw new AppError('invalid_input', '--ip is only for --via allowlist: with a tunnel, any address of your private network connects.');
+      if (ips.length > 0) throw new AppError('invalid_input', '--ip is only for --via allowlist: with a tunnel, any address of your private network connects.', { field: 'ips' });
       return [];
     }
-    if (ips.length === 0) throw new AppError('invalid_input', 'IP allowlisting needs the public static IP addresses: add --ip 203.0.113.7,203.0.113.8.');
+    if (ips.length === 0) throw new AppError('invalid_input', 'IP allowlisting needs the public static IP addresses: add --ip 203.0.113.7,203.0.113.8.', { field: 'ips' });
     const problems = ips.map((ip) => [ip, ipProblem(ip)] as const).filter(([, p]) => p !== undefined);
     if (problems.length > 0) {
-      throw new AppError('invalid_input', `Only public static IP addresses can be allowlisted: ${problems.map(([ip, p]) => `${ip.slice(0, 45)} ${p}`).join('; ')}.`);
+      throw new AppError('invalid_input', `Only public static IP addresses can be allowlisted: ${problems.map(([ip, p]) => `${ip.slice(0, 45)} ${p}`).join('; ')}.`, { field: 'ips' });
     }
     return [...new Set(ips)];
   }
@@ -101,10 +99,10 @@ export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryA
     /** One request per environment, each decided by that environment's permanent-user approvers. */
     async requestPermanent(input: PermanentRequestInput): Promise<PermanentRequestOutcome> {
       const reason = input.reason.trim();
-      if (reason.length === 0) throw new AppError('invalid_input', 'A permanent user needs a reason: add --reason "what it is for".');
+      if (reason.length === 0) throw new AppError('invalid_input', 'A permanent user needs a reason: add --reason "what it is for".', { field: 'reason' });
       const ips = checkIps(input.via, input.ips);
       const envs = [...new Set(input.envs.map((e) => e.trim().toLowerCase()).filter(Boolean))].map((name) => temporary.environment(name));
-      if (envs.length === 0) throw new AppError('invalid_input', 'Name at least one environment.');
+      if (envs.length === 0) throw new AppError('invalid_input', 'Name at least one environment.', { field: 'envs' });
       const requesterName = await deps.directory.displayName(input.requester).catch(() => input.requester);
       // The rules are checked in the transaction that inserts: two overlapping requests cannot both pass
       // (a VPN user and an allowlisted one side by side), since nothing is awaited in between.
@@ -114,8 +112,7 @@ export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryA
           if (existing) {
             throw new AppError(
               'conflict',
-              `${env.name} already has a ${accessWord(input.access)} permanent user (\`${existing.username}\`, <@${existing.requester}>, ${existing.state}): one per environment. For a new password use \`/dbuser rotate ${env.name} --access ${accessFlag(input.access)}\`.`,
-            );
+              `${env.name} already has a ${accessWord(input.access)} permanent user (\`${existing.username}\`, <@${existing.requester}>, ${existing.state}): one per environment. For a new password use \`/dbuser rotate ${env.name} --access ${accessFlag(input.access)}\`.`, { field: 'envs' });
           }
           checkConnection(env, input.via);
           const username = nominalUsername({ prefix: config.usernamePrefix, requester: `${input.access === 'readonly' ? 'ro' : 'rw'}_${env.name}`, rules: targetOf(env).rules });

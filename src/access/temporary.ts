@@ -30,7 +30,7 @@ export const MIN_LIFETIME_FOR_TEMPORARY = '11.7.5';
 export interface AccessDeps {
   /** Retry pauses of failed revocations; tests shorten them. */
   revocation?: Partial<RevocationSettings>;
-  /** Told when something may now be due sooner (an activation, a scheduled retry): wakes the expiry timer. */
+  /** Told when something may now be due sooner (an activation, a scheduled retry, { field: 'env' }): wakes the expiry timer. */
   onChange?: () => void;
   /** Jitter source for retries, in [0, 1). */
   random?: () => number;
@@ -140,7 +140,7 @@ export function createTemporaryAccess(deps: AccessDeps) {
     const env = knownEnvironment(name);
     if (!env) {
       const known = config.environments.map((e) => e.name).join(', ');
-      throw new AppError('not_found', `There is no environment called "${name.slice(0, 40)}". Environments: ${known}.`);
+      throw new AppError('not_found', `There is no environment called "${name.slice(0, 40)}". Environments: ${known}.`, { field: 'env' });
     }
     return env;
   }
@@ -208,17 +208,16 @@ export function createTemporaryAccess(deps: AccessDeps) {
         env.network === 'allowlist'
           ? `${env.name} is reached by IP allowlisting, which cannot coexist with temporary users (a tunnel replaces the allowlist)`
           : `${env.name} has no VPN or AWS Transit Gateway tunnel`;
-      throw new AppError('forbidden', `Temporary users need a VPN or Transit Gateway tunnel: ${why}. Set one up with OutSystems, then ask again.`);
+      throw new AppError('forbidden', `Temporary users need a VPN or Transit Gateway tunnel: ${why}. Set one up with OutSystems, then ask again.`, { field: 'env' });
     }
     const allowlisted = (['readonly', 'readwrite'] as const).map((a) => store.requests.findPermanent(env.name, a)).find((p) => p?.via === 'allowlist');
     if (allowlisted) {
       throw new AppError(
         'forbidden',
-        `${env.name} has a permanent user (${allowlisted.username}) that connects by IP allowlisting, which cannot coexist with temporary users: a tunnel replaces the allowlist. Move that user to VPN or Transit Gateway first.`,
-      );
+        `${env.name} has a permanent user (${allowlisted.username}) that connects by IP allowlisting, which cannot coexist with temporary users: a tunnel replaces the allowlist. Move that user to VPN or Transit Gateway first.`, { field: 'env' });
     }
     if (durationMs > env.policy.maxTtl) {
-      throw new AppError('invalid_input', `${formatDuration(durationMs)} is longer than ${env.name} allows: at most ${formatDuration(env.policy.maxTtl)}.`);
+      throw new AppError('invalid_input', `${formatDuration(durationMs)} is longer than ${env.name} allows: at most ${formatDuration(env.policy.maxTtl)}.`, { field: 'duration' });
     }
   }
 
@@ -260,18 +259,17 @@ export function createTemporaryAccess(deps: AccessDeps) {
       if (!env.breakGlass.includes(input.requester)) {
         throw new AppError('forbidden', `Break-glass access to ${env.name} is only for the people its configuration lists. Ask an approver: ${approverMention(env)}.`);
       }
-      if (reason.length === 0) throw new AppError('invalid_input', 'Break-glass needs a reason: add --reason "what is broken".');
+      if (reason.length === 0) throw new AppError('invalid_input', 'Break-glass needs a reason: add --reason "what is broken".', { field: 'reason' });
     }
     if (input.password !== undefined) {
       const problems = passwordProblems(input.password);
-      if (problems.length > 0) throw new AppError('invalid_input', `That password cannot be used. ${problems.join(' ')}`);
+      if (problems.length > 0) throw new AppError('invalid_input', `That password cannot be used. ${problems.join(' ')}`, { field: 'password' });
     }
     const existing = store.requests.findOpen(env.name, input.requester, 'temporary');
     if (existing) {
       throw new AppError(
         'conflict',
-        `You already have a temporary user request in ${env.name} (${STATE_WORDS[existing.state] ?? existing.state}). One at a time: see it with \`/dbuser details ${env.name}\`, or remove it with \`/dbuser delete ${env.name}\`.`,
-      );
+        `You already have a temporary user request in ${env.name} (${STATE_WORDS[existing.state] ?? existing.state}). One at a time: see it with \`/dbuser details ${env.name}\`, or remove it with \`/dbuser delete ${env.name}\`.`, { field: 'env' });
     }
     return { env, durationMs, reason, breakGlass };
   }
@@ -283,7 +281,7 @@ export function createTemporaryAccess(deps: AccessDeps) {
       // SQL Server refuses a password holding the login name; the suffix is random, so check the rest.
       const base = nominalUsername({ prefix: config.usernamePrefix, requester: requesterName, rules: targetOf(env).rules }).replace(/_[^_]+$/, '');
       const problems = passwordProblems(input.password, base);
-      if (problems.length > 0) throw new AppError('invalid_input', `That password cannot be used. ${problems.join(' ')}`);
+      if (problems.length > 0) throw new AppError('invalid_input', `That password cannot be used. ${problems.join(' ')}`, { field: 'password' });
     }
     // Named now, so the approval plan shows the exact user that will be created.
     const username = nominalUsername({ prefix: config.usernamePrefix, requester: requesterName, rules: targetOf(env).rules });
