@@ -93,7 +93,7 @@ describe('mssql executor over TDS', () => {
   });
 
   it('revokes: disable, list sessions, KILL each outside any transaction, drop user, drop login', async () => {
-    const db = await open('sqlserver', (req) => (req.sql.includes('FROM sys.dm_exec_sessions WHERE login_name') ? rows(['id'], [[53], [61]]) : {}));
+    const db = await open('sqlserver', (req) => (req.sql.includes('FROM sys.dm_exec_sessions WHERE original_login_name') ? rows(['id'], [[53], [61]]) : {}));
     const report = await db.revokeUser({ username });
     expect(report).toMatchObject({ complete: true, sessionsEnded: 2 });
     expect(sent().map(verb)).toEqual(['ALTER LOGIN', 'SELECT session_id AS id FROM sys.dm_exec', 'KILL', 'KILL', 'DROP USER', 'DROP LOGIN']);
@@ -116,7 +116,7 @@ describe('mssql executor over TDS', () => {
 
   it('a server error in the middle of a revocation lets the remaining steps run and is reported', async () => {
     const db = await open('sqlserver', (req) => {
-      if (req.sql.includes('FROM sys.dm_exec_sessions WHERE login_name')) return rows(['id'], [[53], [61]]);
+      if (req.sql.includes('FROM sys.dm_exec_sessions WHERE original_login_name')) return rows(['id'], [[53], [61]]);
       if (req.sql.includes("N'KILL '") && req.params[0]?.value === 53) return { error: { number: 6107, message: 'Only user processes can be killed.' } };
       return {};
     });
