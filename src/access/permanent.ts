@@ -168,7 +168,8 @@ export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryA
       const password = generatePassword();
       failpoint('permanent-rotation:before-set-password');
       try {
-        await deps.database(env).rotatePassword({ username: ended.username!, password });
+        // Unlock only a user whose request is still active, never one on its way out.
+        await deps.database(env).rotatePassword({ username: ended.username!, password, unlock: ended.state === 'active' });
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         await temporary.deliver('rotation update', ended, () => notifier.rotationDecided(ended, env, `Approved by <@${input.actor}>, but setting the password failed: ${message}`));

@@ -60,6 +60,11 @@ const rows = (columns: string[], values: (string | number)[][]): TdsReply => ({
 });
 
 describe('mssql executor over TDS', () => {
+  it('with both an instance and a port, connects by port (no SQL Browser lookup, which a tunnel rarely passes)', async () => {
+    const db = await open('sqlserver', () => rows(['present'], [[1]]), { instance: 'NO_SUCH_INSTANCE' });
+    await expect(db.userExists({ username: 'dbx_maria_k3x9' })).resolves.toBe(true);
+  });
+
   it('sends create, grants and write grants in order, each as sp_executesql with typed parameters', async () => {
     const db = await open('sqlserver', (req) => (req.sql.includes('FROM sys.tables') ? rows(['table_name'], [['OSUSR_ABC_ORDER'], ['OSUSR_ABC_LINE']]) : {}));
     const created = await db.createUser({ username, password, kind: 'temporary' });
