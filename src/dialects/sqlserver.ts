@@ -236,8 +236,8 @@ function tsqlDialect(name: Exclude<DialectName, 'oracle'>) {
         ),
       );
       if (!systemObjectGrantsAccepted(t, contained)) return metamodel;
-      const catalog = INTEROP_CATALOG_VIEWS.tsql.map((view) =>
-        dynamic(
+      const catalog = INTEROP_CATALOG_VIEWS.tsql.map((view, i) => ({
+        ...dynamic(
           'grant',
           `grant SELECT on ${view.schema}.${view.name}`,
           [text(`GRANT SELECT ON OBJECT::${view.schema}.`), ident('view'), text(' TO '), ident('username')],
@@ -245,7 +245,8 @@ function tsqlDialect(name: Exclude<DialectName, 'oracle'>) {
           // Refused without CONTROL SERVER: recorded, never a reason to roll the setup back.
           { refused: { errors: SYSTEM_OBJECT_REFUSED, note: `${view.schema}.${view.name} not granted (the server refused it): ${CATALOG_READABLE_BY_PUBLIC}` } },
         ),
-      );
+        ...(i === 0 ? { note: 'GRANT on system objects needs CONTROL SERVER: a refusal is recorded as "already readable by public", never a reason to roll back' } : {}),
+      }));
       return [...metamodel, ...catalog];
     },
 

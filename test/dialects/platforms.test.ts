@@ -200,3 +200,16 @@ describe('item 10: small ones', () => {
     expect(report.sessionsEnded).toBe(3);
   });
 });
+
+describe('plans', () => {
+  it('the self-managed SQL Server interop plan says a refused catalog grant is recorded, not rolled back', () => {
+    const plan = interopSetupPlan(dialects.sqlserver, { username: 'dbx_interop' }, targets.sqlserver, true);
+    expect(plan).toContain('GRANT SELECT ON OBJECT::sys.[columns] TO [dbx_interop]\n   (GRANT on system objects needs CONTROL SERVER');
+    expect(plan).not.toContain('Note:');
+  });
+
+  it('the Oracle interop plan grants READ on the ALL_ views', () => {
+    const plan = interopSetupPlan(dialects.oracle, { username: 'DBX_INTEROP' }, targets.oracle, true);
+    expect(plan).toContain('GRANT READ ON "SYS"."ALL_TAB_COLUMNS" TO "DBX_INTEROP"');
+  });
+});
