@@ -497,6 +497,7 @@ const SqlServerEnvironment = strictObject(
     details: SqlServerDetails,
     platform: SqlServerPlatform,
     profiles: notFor('profiles are for oracle only'),
+    schemaPrivileges: notFor('schemaPrivileges are for oracle (23ai) only'),
     ...environmentCommon,
   },
   ENVIRONMENT,
@@ -513,6 +514,7 @@ const AzureSqlEnvironment = strictObject(
     details: Details,
     platform: AzureSqlPlatform,
     profiles: notFor('profiles are for oracle only'),
+    schemaPrivileges: notFor('schemaPrivileges are for oracle (23ai) only'),
     ...environmentCommon,
   },
   ENVIRONMENT,
@@ -529,6 +531,8 @@ const OracleEnvironment = strictObject(
     details: Details,
     platform: OraclePlatform,
     profiles: OracleProfiles.optional(),
+    // Oracle 23ai and later: read rights on the OutSystems schema only (GRANT … ANY TABLE ON SCHEMA).
+    schemaPrivileges: Bool.default(false),
     ...environmentCommon,
   },
   ENVIRONMENT,
@@ -564,6 +568,7 @@ const EnvironmentOfUnknownDialect = strictObject(
     dialect: z.unknown().optional(), // already reported by Environment
     platform: z.unknown().optional(),
     profiles: z.unknown().optional(),
+    schemaPrivileges: z.unknown().optional(),
     connection: z.custom((value) => value !== undefined, { error: `missing: add ${CONNECTION}` }),
     details: z.custom((value) => value !== undefined, { error: `missing: add ${DETAILS}` }),
     ...environmentCommon,

@@ -1009,6 +1009,15 @@ describe('settings the dialects need', () => {
     expect(lower.message).toContain('environments[2] (prod).profiles.readonly: expected an Oracle profile name in upper case');
   });
 
+  it('reads schemaPrivileges for Oracle (default false) and refuses it elsewhere', () => {
+    const [, , prod] = parseEnvironmentsFile(fileWith(['environments.2.schemaPrivileges', true]), 'environments.yml').environments;
+    expect(prod?.dialect === 'oracle' && prod.schemaPrivileges).toBe(true);
+    const [, , plain] = parseEnvironmentsFile(fileWith(), 'environments.yml').environments;
+    expect(plain?.dialect === 'oracle' && plain.schemaPrivileges).toBe(false);
+    const error = caught(() => parseEnvironmentsFile(fileWith(['environments.0.schemaPrivileges', true]), 'environments.yml'));
+    expect(error.message).toContain('environments[0] (dev).schemaPrivileges: schemaPrivileges are for oracle (23ai) only');
+  });
+
   it('keeps a SQL Server port only when written, so that with an instance too the bot connects by port', () => {
     const [dev] = parseEnvironmentsFile(fileWith(['environments.0.connection.instance', 'OUTSYSTEMS'], ['environments.0.connection.port', 14330]), 'environments.yml').environments;
     expect(dev?.connection).toMatchObject({ instance: 'OUTSYSTEMS', port: 14330 });

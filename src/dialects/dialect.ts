@@ -26,6 +26,8 @@ export interface Target {
   platform?: Platform;
   /** Oracle: the profile each kind of user is created with (the DEFAULT profile when absent). */
   profiles?: Partial<Record<UserKind, string>>;
+  /** Oracle 23ai and later: read (and read & write users' SELECT) only on the OutSystems schema, with schema privileges. */
+  schemaPrivileges?: boolean;
 }
 
 export interface UserRef {

@@ -26,6 +26,7 @@ export function targetOf(env: Environment): Target {
       rules: { maxBytes: env.connection.identifierMaxBytes, upperCaseUsernames: true },
       platform: env.platform,
       ...(env.profiles ? { profiles: env.profiles } : {}),
+      ...(env.schemaPrivileges ? { schemaPrivileges: true } : {}),
     };
   }
   return { schema: env.connection.schema, database: env.connection.database, rules: { maxBytes: 128, upperCaseUsernames: false }, platform: env.platform };

@@ -110,6 +110,12 @@ export const oracle = {
     // read-only user could stall the platform; READ ANY TABLE (12.1.0.2+) allows only queries.
     // SQL Language Reference 19c, GRANT, "System Privileges" (READ ANY TABLE / SELECT ANY TABLE).
     const tables = access === 'read' ? 'READ ANY TABLE' : 'SELECT ANY TABLE';
+    if (t.schemaPrivileges) {
+      // 23ai schema privileges: the same right on the OutSystems schema only (SQL Language Reference
+      // 23ai, GRANT, "schema_privileges").
+      const onSchema = dynamic('grant', `grant ${tables} on schema ${t.schema}`, [text(`GRANT ${tables} ON SCHEMA `), ident('owner'), text(' TO '), ident('username')], [owner(t), user(req, t)]);
+      return [onSchema, grantSystem('SELECT ANY DICTIONARY', req, t)];
+    }
     return [grantSystem(tables, req, t), grantSystem('SELECT ANY DICTIONARY', req, t)];
   },
 

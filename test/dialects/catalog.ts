@@ -26,6 +26,7 @@ export function catalog(name: DialectName): Emitted[] {
   add('createUser', d.createUser({ username, password: PASSWORD, kind: 'readonly' }, { ...t, profiles: { readonly: 'DBX_PERMANENT' } }));
   add('grantRead', d.grantRead({ username }, t, 'read'));
   add('grantRead', d.grantRead({ username }, t, 'readwrite'));
+  if (name === 'oracle') add('grantRead', d.grantRead({ username }, { ...t, schemaPrivileges: true }, 'read'));
   add('countApplicationTables', d.countApplicationTables(t));
   add('missingWriteGrants', d.missingWriteGrants({ username }, t));
   add('grantWrite', d.grantWrite({ username, table: 'OSUSR_ABC_ORDER' }, t));

@@ -51,6 +51,17 @@ describe('item 2: SQL Server catalog views for interoperability', () => {
   });
 });
 
+describe('item 5: Oracle read-only users cannot lock', () => {
+  it.each([
+    ['read', 'GRANT READ ANY TABLE ON SCHEMA "OSADMIN" TO "DBX_A"'],
+    ['readwrite', 'GRANT SELECT ANY TABLE ON SCHEMA "OSADMIN" TO "DBX_A"'],
+  ] as const)('on 23ai with schemaPrivileges, %s access is granted on the OutSystems schema only', (access, expected) => {
+    const [first, second] = dialects.oracle.grantRead({ username: 'DBX_A' }, { ...targets.oracle, schemaPrivileges: true }, access);
+    expect(rendered(first!, 'oracle')).toBe(expected);
+    expect(rendered(second!, 'oracle')).toBe('GRANT SELECT ANY DICTIONARY TO "DBX_A"');
+  });
+});
+
 describe('item 1: Oracle catalog views', () => {
   it('grants READ (PUBLIC holds it WITH GRANT OPTION), never SELECT, on the SYS ALL_ views', () => {
     const sqls = dialects.oracle.grantInterop({ username: 'DBX_INTEROP' }, targets.oracle).map((s) => rendered(s, 'oracle'));
