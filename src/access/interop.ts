@@ -249,7 +249,7 @@ export function createInterop(deps: AccessDeps & { temporary: TemporaryAccess })
           store.interop.recordGrant({ env: env.name, object: username, kind: 'setup', privileges: ['SELECT'], actionId: decided.id });
           result = exists ? `${username} existed; its grants were re-applied.` : `${username} was created; its password was shown once to <@${decided.requester}>.`;
           if (notes.length > 0) {
-            result += ` Not granted, already readable by public: ${notes.join('; ')}.`;
+            result += ` ${notes.join('. ')}.`;
             store.audit.append({ actor: 'bot', action: 'interop_not_granted', env: env.name, detail: { interopAction: decided.id, notes } });
           }
         } else {

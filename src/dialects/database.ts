@@ -192,6 +192,11 @@ export function createDatabase(options: DatabaseOptions): Database {
     return notes;
   }
 
+  /** The interop set; its notes are what the platform does not grant (known in advance) and what the server refused. */
+  async function grantInterop(req: UserRef, run: Run): Promise<string[]> {
+    return [...dialect.interopNotes(target), ...(await runAll(dialect.grantInterop(req, target), run))];
+  }
+
   async function grantMissingTables(req: UserRef, run: Run): Promise<GrantReport> {
     const rows = await run(dialect.missingWriteGrants(req, target));
     const report: GrantReport = { added: [], failed: [] };
@@ -284,7 +289,7 @@ export function createDatabase(options: DatabaseOptions): Database {
       }
       try {
         await runAll(rest, run);
-        const notes = set === 'interop' ? await runAll(dialect.grantInterop(req, target), run) : await runAll(dialect.grantRead(req, target, set), run);
+        const notes = set === 'interop' ? await grantInterop(req, run) : await runAll(dialect.grantRead(req, target, set), run);
         let grantedTables: string[] = [];
         if (set === 'readwrite') {
           const report = await grantMissingTables(req, run);
@@ -310,7 +315,7 @@ export function createDatabase(options: DatabaseOptions): Database {
     },
 
     async grantInteropSet(req) {
-      return { notes: await runAll(dialect.grantInterop(req, target)) };
+      return { notes: await grantInterop(req, run) };
     },
 
     revokeUser: (req) => revokeUser(req, run),

@@ -41,6 +41,14 @@ describe('item 2: SQL Server catalog views for interoperability', () => {
     expect(plan).not.toContain(password);
   });
 
+  it('on RDS and Azure SQL Database the notes of what is not granted come back too, for the audit', async () => {
+    const { db } = open('sqlserver', undefined, { ...targets.sqlserver, platform: 'rds' });
+    const created = await db.createUser({ username: 'dbx_interop', password, kind: 'interop' });
+    expect(created.notes.join(' ')).toMatch(/sys\.columns, .* not granted \(RDS gives no CONTROL SERVER/);
+    const azure = open('azuresql');
+    expect((await azure.db.grantInteropSet({ username: 'dbx_interop' })).notes.join(' ')).toMatch(/Azure SQL Database has no GRANT on system objects/);
+  });
+
   it('a refused catalog grant never rolls the setup back: the notes come back for the audit', async () => {
     const { db, executor, username } = open('sqlserver', (s) => (s.label === 'grant SELECT on sys.columns' ? [{ note: 'sys.columns not granted (the server refused it): already readable by public' }] : []));
     const created = await db.createUser({ username, password, kind: 'interop' });

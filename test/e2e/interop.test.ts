@@ -111,7 +111,7 @@ describe('setup where the platform refuses catalog grants', () => {
     const message = await approval(mark);
     await click(message, USERS.approver);
     const updated = await after(mark, (c) => c.method === 'chat.update' && callText(c).includes('existed; its grants were re-applied'));
-    expect(callText(updated)).toContain('Not granted, already readable by public: sys.columns not granted');
+    expect(callText(updated)).toContain('sys.columns not granted (the server refused it): already readable by public');
     expect(callText(updated)).toContain('sys.types not granted');
     expect(h.bot.store.audit.list({ env: 'dev' }).filter((e) => e.action === 'interop_not_granted').at(-1)?.detail).toMatchObject({
       notes: [expect.stringContaining('sys.columns not granted'), expect.stringContaining('sys.types not granted')],
