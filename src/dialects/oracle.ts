@@ -226,14 +226,28 @@ export const oracle = {
   },
 
   setPassword(req: NewPassword, t: Target): Statement {
-    // ACCOUNT UNLOCK lifts a lock after too many bad passwords (FAILED_LOGIN_ATTEMPTS); it would also
-    // lift revocation's ACCOUNT LOCK, so callers ask for it only while the request is active.
-    return dynamic(
-      'set password',
-      req.unlock ? 'set a new password and unlock the account' : 'set a new password',
-      [text('ALTER USER '), ident('username'), text(' IDENTIFIED BY '), ident('password'), ...(req.unlock ? [text(' ACCOUNT UNLOCK')] : [])],
-      [user(req, t), bind('password', checkPassword(req), true)],
-    );
+    const base = [text('ALTER USER '), ident('username'), text(' IDENTIFIED BY '), ident('password')];
+    const params = [user(req, t), bind('password', checkPassword(req), true)];
+    if (!req.unlock) return dynamic('set password', 'set a new password', base, params);
+    // ACCOUNT UNLOCK lifts a lock after too many bad passwords, but would also lift revocation's
+    // ACCOUNT LOCK. DBA_USERS tells them apart: LOCKED(TIMED) is failed logins, LOCKED is a manual
+    // lock (Database Reference 19c, "DBA_USERS", ACCOUNT_STATUS). Only the first is unlocked, so a
+    // rotation racing a revocation never re-enables the user.
+    return {
+      kind: 'set password',
+      label: 'set a new password and unlock the account',
+      sql: [
+        'DECLARE',
+        '  unlock_clause VARCHAR2(20);',
+        'BEGIN',
+        "  SELECT MAX(CASE WHEN account_status LIKE '%LOCKED(TIMED)' THEN ' ACCOUNT UNLOCK' END) INTO unlock_clause FROM dba_users WHERE username = :username;",
+        `  EXECUTE IMMEDIATE ${expression(base)} || unlock_clause;`,
+        'END;',
+      ].join('\n'),
+      params,
+      dynamic: [...base, text(' ACCOUNT UNLOCK')],
+      note: 'ACCOUNT UNLOCK only when locked by failed logins (LOCKED(TIMED)), never a lock set by revocation',
+    };
   },
 
   userExists(req: UserRef, t: Target): Statement {

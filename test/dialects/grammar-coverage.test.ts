@@ -17,7 +17,7 @@ function parser(name: DialectName) {
 
 /** The statements the batch as sent consists of. */
 function expectedOuter(statement: Statement, name: DialectName): string[] {
-  if (name === 'oracle') return statement.sql.startsWith('BEGIN') ? ['anonymous_block'] : ['select_statement'];
+  if (name === 'oracle') return /^(BEGIN|DECLARE)\b/.test(statement.sql) ? ['anonymous_block'] : ['select_statement'];
   if (!statement.dynamic) return ['select_statement'];
   const run = statement.sql.includes('BEGIN TRY') ? 'try_catch_statement' : 'execute_statement';
   return [...(statement.sql.startsWith('IF ') ? ['if_statement'] : []), 'declare_statement', 'if_statement', run];

@@ -135,6 +135,12 @@ describe('item 6: Oracle profiles and unlocking on rotation', () => {
     expect(renderStatement(plain, name === 'oracle' ? 'plsql' : 'tsql', true)).not.toContain('UNLOCK');
   });
 
+  it('Oracle unlocks only a lock from failed logins (LOCKED(TIMED)), never the ACCOUNT LOCK of a revocation racing the rotation', () => {
+    const statement = dialects.oracle.setPassword({ username: 'DBX_A', password, unlock: true }, targets.oracle);
+    expect(statement.sql).toContain("SELECT MAX(CASE WHEN account_status LIKE '%LOCKED(TIMED)' THEN ' ACCOUNT UNLOCK' END) INTO unlock_clause FROM dba_users WHERE username = :username;");
+    expect(statement.sql).toContain("DBMS_ASSERT.ENQUOTE_NAME(:password, FALSE) || unlock_clause;");
+  });
+
   it('rotatePassword passes unlock through and the profile follows the kind on create', async () => {
     const { db, executor } = open('oracle', undefined, withProfiles);
     await db.rotatePassword({ username: 'DBX_A', password, unlock: true });
