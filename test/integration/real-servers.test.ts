@@ -269,7 +269,8 @@ function lifecycle(name: string, variable: string, url: string | undefined, open
       const user = await newUser('readonly');
       const rotated = { username: user.username, password: generatePassword() };
 
-      await s.db.rotatePassword(rotated);
+      // As for an active request: with unlock (nothing to unlock here; the statement must still be accepted).
+      await s.db.rotatePassword({ ...rotated, unlock: true });
 
       await expectLoginRefused(s, user);
       const session = await s.connectAs(rotated);
