@@ -218,8 +218,9 @@ export function createDatabase(options: DatabaseOptions): Database {
    */
   async function requireApplicationTables(run: Run): Promise<void> {
     const [row] = await run(dialect.countApplicationTables(target));
-    // A server always answers COUNT(*) with one row; a dry run that says nothing is not a count.
-    if (row === undefined || Number(row['total']) > 0) return;
+    // A server always answers COUNT(*) with one numeric row; a dry run that says nothing is not a count.
+    const total = Number(row?.['total']);
+    if (!Number.isFinite(total) || total > 0) return;
     throw new DatabaseError(
       'db_error',
       `The schema ${target.schema} has no OSUSR_ tables the bot's admin can see, so a read & write user would get no write access. Check connection.schema${
