@@ -271,7 +271,9 @@ const CONNECTION = "the bot's admin connection: host, user, password and the dia
 const SqlServerConnection = strictObject(
   {
     ...connectionCommon,
-    port: port(1433).default(1433),
+    // No default here: with both instance and port the bot connects by port (SQL Browser is rarely
+    // reachable through a tunnel), so it must know whether a port was written. 1433 when neither is.
+    port: port(1433).optional(),
     instance: InstanceName.optional(),
     database: DatabaseName,
     serviceName: notFor('serviceName is for oracle; SQL Server connects to a database'),
@@ -309,7 +311,11 @@ const OracleConnection = strictObject(
     database: notFor('Oracle connects to a serviceName, not a database'),
     serviceName: ServiceName,
     // No default: the owner of the OutSystems tables differs per installation (OSADMIN, OUTSYSTEMS...).
-    schema: schemaName('OSADMIN'),
+    // Upper case: Oracle stores unquoted names so, and the bot quotes the name as written, so
+    // 'osadmin' would match no table and read & write users would get no write grant.
+    schema: schemaName('OSADMIN').refine((name) => name === name.toUpperCase(), {
+      error: (issue) => `Oracle stores the owner in upper case: write ${typeof issue.input === 'string' ? issue.input.toUpperCase() : 'it in upper case'}`,
+    }),
     encrypt: notFor('encrypt is for sqlserver and azuresql; Oracle encryption is set up on the network (sqlnet)'),
     trustServerCertificate: notFor('trustServerCertificate is for sqlserver and azuresql'),
     // 30 bytes before Oracle 12.2 (or with COMPATIBLE below it); generated user names must fit.
@@ -448,8 +454,9 @@ const Interop = strictObject(
   {
     // The dedicated interoperability user; default: the bot's prefix + "interop" (upper case on Oracle).
     username: z.string(expecting('a database username: a letter, then letters, digits or _', 'dbx_interop')).regex(/^[A-Za-z][A-Za-z0-9_]{0,29}$/).optional(),
-    // The current ODC documentation also exposes User and Tenant, which needs read on four more OSSYS objects.
-    userAndTenant: Bool.default(true),
+    // Off by default: read on the User and Tenant views exposes end users' names, usernames and e-mail
+    // (docs/configuration.md says what); only the views are granted, never OSSYS_USER itself (password hashes).
+    userAndTenant: Bool.default(false),
     // Oracle: interop writes are not supported yet (seed), so exposed objects get read only unless this is set.
     oracleWrite: Bool.default(false),
   },
@@ -462,6 +469,23 @@ const ENVIRONMENT =
 const EnvironmentName = z
   .string(expecting('a name users type: a lowercase letter, then up to 31 lowercase letters, digits or -', 'dev'))
   .regex(/^[a-z][a-z0-9-]{0,31}$/);
+
+const ORACLE_PROFILE = z
+  .string(expecting('an Oracle profile name in upper case: a letter, then letters, digits or _', 'DBX_TEMPORARY'))
+  .regex(/^[A-Z][A-Z0-9_]{0,127}$/);
+
+/** Oracle: the profile each kind of user is created with; a kind left out gets DEFAULT (passwords expire after 180 days). */
+const OracleProfiles = strictObject(
+  { temporary: ORACLE_PROFILE.optional(), readonly: ORACLE_PROFILE.optional(), readwrite: ORACLE_PROFILE.optional(), interop: ORACLE_PROFILE.optional() },
+  'a map from user kind (temporary, readonly, readwrite, interop) to an Oracle profile name, e.g. { readonly: DBX_INTEGRATION }',
+);
+
+/** Where the database runs, where that changes the statements the bot sends (src/dialects/dialect.ts Platform). */
+const SqlServerPlatform = z.enum(['self-managed', 'rds', 'azure-mi'], expecting('self-managed, rds or azure-mi', 'self-managed')).default('self-managed');
+const AzureSqlPlatform = z
+  .literal('azure-sql-database', { error: 'azuresql is always azure-sql-database (use dialect: sqlserver with platform: azure-mi for a Managed Instance)' })
+  .default('azure-sql-database');
+const OraclePlatform = z.enum(['self-managed', 'rds'], expecting('self-managed or rds', 'rds')).default('self-managed');
 
 // Fields every dialect shares, after name, dialect, connection and details.
 const environmentCommon = {
@@ -484,12 +508,15 @@ const SqlServerEnvironment = strictObject(
     dialect: z.literal('sqlserver'),
     connection: SqlServerConnection,
     details: SqlServerDetails,
+    platform: SqlServerPlatform,
+    profiles: notFor('profiles are for oracle only'),
+    schemaPrivileges: notFor('schemaPrivileges are for oracle (23ai) only'),
     ...environmentCommon,
   },
   ENVIRONMENT,
 ).transform((env) => ({
   ...env,
-  details: detailsWithDefaults(env.details, env.connection.port, env.connection.database),
+  details: detailsWithDefaults(env.details, env.connection.port ?? 1433, env.connection.database),
 }));
 
 const AzureSqlEnvironment = strictObject(
@@ -498,6 +525,9 @@ const AzureSqlEnvironment = strictObject(
     dialect: z.literal('azuresql'),
     connection: AzureSqlConnection,
     details: Details,
+    platform: AzureSqlPlatform,
+    profiles: notFor('profiles are for oracle only'),
+    schemaPrivileges: notFor('schemaPrivileges are for oracle (23ai) only'),
     ...environmentCommon,
   },
   ENVIRONMENT,
@@ -512,6 +542,10 @@ const OracleEnvironment = strictObject(
     dialect: z.literal('oracle'),
     connection: OracleConnection,
     details: Details,
+    platform: OraclePlatform,
+    profiles: OracleProfiles.optional(),
+    // Oracle 23ai and later: read rights on the OutSystems schema only (GRANT … ANY TABLE ON SCHEMA).
+    schemaPrivileges: Bool.default(false),
     ...environmentCommon,
   },
   ENVIRONMENT,
@@ -545,6 +579,9 @@ const EnvironmentOfUnknownDialect = strictObject(
   {
     name: EnvironmentName,
     dialect: z.unknown().optional(), // already reported by Environment
+    platform: z.unknown().optional(),
+    profiles: z.unknown().optional(),
+    schemaPrivileges: z.unknown().optional(),
     connection: z.custom((value) => value !== undefined, { error: `missing: add ${CONNECTION}` }),
     details: z.custom((value) => value !== undefined, { error: `missing: add ${DETAILS}` }),
     ...environmentCommon,
@@ -601,10 +638,11 @@ const Environments = z
 /** The whole environments file. */
 export const EnvironmentsFile = strictObject(
   {
-    // The bot owns every database user starting with this: unknown ones are reported as orphans.
+    // The bot owns every database user starting with this: unknown ones are reported as orphans. At
+    // least 3 characters ending in _, so it can never match the server's own accounts (OSADMIN, DBSNMP).
     usernamePrefix: z
-      .string(expecting('2 to 10 characters: a lowercase letter, then lowercase letters, digits or _', 'dbx_'))
-      .regex(/^[a-z][a-z0-9_]{1,9}$/)
+      .string(expecting('3 to 10 characters ending in _: a lowercase letter, then lowercase letters, digits or _', 'dbx_'))
+      .regex(/^[a-z][a-z0-9_]{0,8}_$/)
       .default('dbx_'),
     environments: Environments,
   },

@@ -123,9 +123,9 @@ describe('parseEnvironmentsFile', () => {
     expect(dev).toEqual({
       name: 'dev',
       dialect: 'sqlserver',
+      platform: 'self-managed',
       connection: {
         host: 'sql-dev.internal',
-        port: 1433,
         database: 'outsystems',
         schema: 'dbo',
         user: 'dbaccess_admin',
@@ -152,8 +152,9 @@ describe('parseEnvironmentsFile', () => {
         approverReminders: [15 * MINUTE, 45 * MINUTE, 105 * MINUTE, 225 * MINUTE],
         extensionNeedsApproval: false,
         dbTimeout: 30_000,
+        approvals: { temporary: 1, permanent: 1, interop: 1 },
       },
-      interop: { userAndTenant: true, oracleWrite: false },
+      interop: { userAndTenant: false, oracleWrite: false },
     });
     expect(test?.connection).toMatchObject({ port: 1433, schema: 'dbo', encrypt: true });
     expect(prod?.connection).toEqual({
@@ -205,6 +206,7 @@ describe('parseEnvironmentsFile', () => {
       approverReminders: [15 * MINUTE, 45 * MINUTE, 105 * MINUTE, 225 * MINUTE],
       extensionNeedsApproval: false,
       dbTimeout: 30_000,
+      approvals: { temporary: 1, permanent: 1, interop: 1 },
     });
     expect(prod?.dialect === 'oracle' && prod.connection.identifierMaxBytes).toBe(30);
   });
@@ -479,7 +481,7 @@ describe('parseEnvironmentsFile', () => {
       'a username prefix with capitals',
       'usernamePrefix',
       'DBX_',
-      'usernamePrefix: expected 2 to 10 characters: a lowercase letter, then lowercase letters, digits or _, e.g. dbx_',
+      'usernamePrefix: expected 3 to 10 characters ending in _: a lowercase letter, then lowercase letters, digits or _, e.g. dbx_',
     ],
     [
       'no environments',
@@ -963,5 +965,68 @@ describe('lifetimeAtLeast', () => {
 
     // Assert
     expect(act).toThrowError(expect.objectContaining({ code: 'internal' }));
+  });
+});
+
+// Issue 15: what the statements need from the file (items 3, 4, 6, 8, 9, 10).
+describe('settings the dialects need', () => {
+  it.each(['os', 'db', 'dbx', 'os1'])('refuses the username prefix %j: 3 characters at least, ending in _, so it never matches OSADMIN or DBSNMP', (prefix) => {
+    const error = caught(() => parseEnvironmentsFile(fileWith(['usernamePrefix', prefix]), 'environments.yml'));
+    expect(error.message).toContain('usernamePrefix: expected 3 to 10 characters ending in _');
+  });
+
+  it('accepts a 3-character prefix ending in _', () => {
+    expect(parseEnvironmentsFile(fileWith(['usernamePrefix', 'os_']), 'environments.yml').usernamePrefix).toBe('os_');
+  });
+
+  it('does not grant User and Tenant by default', () => {
+    const [dev] = parseEnvironmentsFile(fileWith(), 'environments.yml').environments;
+    expect(dev?.interop.userAndTenant).toBe(false);
+  });
+
+  it('refuses a lower-case Oracle schema, which would match no table, and says how to write it', () => {
+    const error = caught(() => parseEnvironmentsFile(fileWith(['environments.2.connection.schema', 'osadmin']), 'environments.yml'));
+    expect(error.message).toContain('environments[2] (prod).connection.schema: Oracle stores the owner in upper case: write OSADMIN');
+  });
+
+  it('reads platform per environment, self-managed by default, azure-sql-database for azuresql', () => {
+    const [dev, test, prod] = parseEnvironmentsFile(fileWith(['environments.2.platform', 'rds']), 'environments.yml').environments;
+    expect([dev?.platform, test?.platform, prod?.platform]).toEqual(['self-managed', 'azure-sql-database', 'rds']);
+    expect(parseEnvironmentsFile(fileWith(['environments.0.platform', 'azure-mi']), 'environments.yml').environments[0]?.platform).toBe('azure-mi');
+  });
+
+  it.each([
+    ['environments.0.platform', 'azure-sql-database', 'environments[0] (dev).platform: expected self-managed, rds or azure-mi'],
+    ['environments.1.platform', 'rds', 'environments[1] (test).platform: azuresql is always azure-sql-database'],
+    ['environments.2.platform', 'azure-mi', 'environments[2] (prod).platform: expected self-managed or rds'],
+  ])('refuses %s = %s', (path, value, message) => {
+    const error = caught(() => parseEnvironmentsFile(fileWith([path, value]), 'environments.yml'));
+    expect(error.message).toContain(message);
+  });
+
+  it('reads Oracle profiles per user kind, and refuses them elsewhere', () => {
+    const [, , prod] = parseEnvironmentsFile(fileWith(['environments.2.profiles', { readonly: 'DBX_INTEGRATION', temporary: 'DBX_TEMPORARY' }]), 'environments.yml').environments;
+    expect(prod?.dialect === 'oracle' ? prod.profiles : undefined).toEqual({ readonly: 'DBX_INTEGRATION', temporary: 'DBX_TEMPORARY' });
+    const error = caught(() => parseEnvironmentsFile(fileWith(['environments.0.profiles', { readonly: 'X' }]), 'environments.yml'));
+    expect(error.message).toContain('environments[0] (dev).profiles: profiles are for oracle only');
+    const lower = caught(() => parseEnvironmentsFile(fileWith(['environments.2.profiles', { readonly: 'dbx_x' }]), 'environments.yml'));
+    expect(lower.message).toContain('environments[2] (prod).profiles.readonly: expected an Oracle profile name in upper case');
+  });
+
+  it('reads schemaPrivileges for Oracle (default false) and refuses it elsewhere', () => {
+    const [, , prod] = parseEnvironmentsFile(fileWith(['environments.2.schemaPrivileges', true]), 'environments.yml').environments;
+    expect(prod?.dialect === 'oracle' && prod.schemaPrivileges).toBe(true);
+    const [, , plain] = parseEnvironmentsFile(fileWith(), 'environments.yml').environments;
+    expect(plain?.dialect === 'oracle' && plain.schemaPrivileges).toBe(false);
+    const error = caught(() => parseEnvironmentsFile(fileWith(['environments.0.schemaPrivileges', true]), 'environments.yml'));
+    expect(error.message).toContain('environments[0] (dev).schemaPrivileges: schemaPrivileges are for oracle (23ai) only');
+  });
+
+  it('keeps a SQL Server port only when written, so that with an instance too the bot connects by port', () => {
+    const [dev] = parseEnvironmentsFile(fileWith(['environments.0.connection.instance', 'OUTSYSTEMS'], ['environments.0.connection.port', 14330]), 'environments.yml').environments;
+    expect(dev?.connection).toMatchObject({ instance: 'OUTSYSTEMS', port: 14330 });
+    const [plain] = parseEnvironmentsFile(fileWith(['environments.0.connection.instance', 'OUTSYSTEMS']), 'environments.yml').environments;
+    expect(plain?.connection.port).toBeUndefined();
+    expect(plain?.details.port).toBe(1433);
   });
 });

@@ -364,12 +364,14 @@ export function createExpiry(deps: ExpiryDeps) {
     async findOrphans(env: LoadedEnvironment): Promise<OrphanReport> {
       const prefix = env.dialect === 'oracle' ? config.usernamePrefix.toUpperCase() : config.usernamePrefix;
       const inDatabase = await deps.database(env).listUsers({ prefix });
-      const open = store.requests.listInStates(OPEN_STATES).filter((r) => r.env === env.name);
-      const owned = new Set(open.map((r) => r.username?.toLowerCase()).filter(Boolean));
+      const everywhere = store.requests.listInStates(OPEN_STATES);
+      const open = everywhere.filter((r) => r.env === env.name);
+      // Environments' databases may share a server: a user any environment owns is never an orphan here.
+      const owned = new Set(everywhere.map((r) => r.username?.toLowerCase()).filter(Boolean));
       const present = new Set(inDatabase.map((u) => u.toLowerCase()));
       return {
         // The interoperability user carries the prefix too, but it is the bot's own, not an orphan.
-        unknown: inDatabase.filter((u) => !owned.has(u.toLowerCase()) && u.toLowerCase() !== interopUsername(env, config.usernamePrefix).toLowerCase()),
+        unknown: inDatabase.filter((u) => !owned.has(u.toLowerCase()) && !config.environments.some((e) => interopUsername(e, config.usernamePrefix).toLowerCase() === u.toLowerCase())),
         missing: open
           .filter((r) => r.state === 'active' && r.username && !present.has(r.username.toLowerCase()))
           .map((r) => ({ requestId: r.id, username: r.username!, requester: r.requester })),

@@ -2,17 +2,21 @@
 // seeds/data-interoperability-o11-dba.md (#setup, #on-expose); PRODUCT.md "/interop".
 import type { LoadedEnvironment } from '../config.js';
 import type { ExposedView } from '../dialects/database.js';
-import { dialectOf } from '../dialects/index.js';
+import { interopSetupPlan } from '../dialects/database.js';
+import { dialectOf, targetOf } from '../dialects/index.js';
 import { generatePassword } from '../dialects/passwords.js';
-import { EXPOSED_VIEW_PREFIX, INTEROP_CATALOG_VIEWS, INTEROP_METAMODEL_TABLES, isApplicationTable } from '../dialects/permissions.js';
+import { EXPOSED_VIEW_PREFIX, isApplicationTable } from '../dialects/permissions.js';
 import { AppError } from '../errors.js';
 import { failpoint } from '../failpoints.js';
 import type { InteropAction, InteropObject } from '../store/interop.js';
 import { countApproval, quorumLine, requiredApprovals } from './core/approval.js';
 import type { AccessDeps, TemporaryAccess } from './temporary.js';
 
-/** Read on User and Tenant, which the current ODC documentation exposes by default. */
-export const USER_AND_TENANT_OBJECTS = ['OSSYS_VIEW_USER', 'OSSYS_VIEW_TENANT', 'OSSYS_USER', 'OSSYS_TENANT'] as const;
+/**
+ * Read on User and Tenant when `interop.userAndTenant` is on: the views only, never OSSYS_USER (end
+ * users' password hashes) or OSSYS_TENANT (issue 15, item 3; docs/configuration.md says what they expose).
+ */
+export const USER_AND_TENANT_OBJECTS = ['OSSYS_VIEW_USER', 'OSSYS_VIEW_TENANT'] as const;
 
 /** The dedicated interoperability user of an environment. */
 export function interopUsername(env: LoadedEnvironment, prefix: string): string {
@@ -53,15 +57,14 @@ export function createInterop(deps: AccessDeps & { temporary: TemporaryAccess })
     return objects.map((o, i) => `${i + 1}. GRANT ${o.privileges.join(', ')} ON ${schema}.${o.object} TO ${usernameOf(env)}`).join('\n');
   }
 
+  /** The statements the dialect will run on this platform (passwords masked), and what it does not grant and why. */
   function setupPlan(env: LoadedEnvironment, exists: boolean): string {
     const username = usernameOf(env);
-    const family = dialectOf(env).family;
     const lines = [
       exists
         ? `(user ${username} exists: grants are re-applied, GRANT adds only what is missing; it gets a new password, shown once to the requester)`
-        : `CREATE USER ${username} (password shown once to the requester)`,
-      `GRANT SELECT ON ${INTEROP_METAMODEL_TABLES.join(', ')} (schema ${env.connection.schema})`,
-      `GRANT SELECT ON ${INTEROP_CATALOG_VIEWS[family].map((v) => `${v.schema}.${v.name}`).join(', ')}`,
+        : `(password shown once to the requester)`,
+      interopSetupPlan(dialectOf(env), { username }, targetOf(env), exists),
       ...(env.interop.userAndTenant ? [`GRANT SELECT ON ${USER_AND_TENANT_OBJECTS.join(', ')} (User and Tenant)`] : []),
     ];
     return lines.join('\n');
@@ -256,12 +259,9 @@ export function createInterop(deps: AccessDeps & { temporary: TemporaryAccess })
           const exists = await db.userExists({ username });
           // Every run of an approved setup hands out a new password: the way back for one that was never seen.
           const password = generatePassword();
-          if (exists) {
-            await db.rotatePassword({ username, password });
-            await db.grantInteropSet({ username });
-          } else {
-            await db.createUser({ username, password, kind: 'interop' });
-          }
+          if (exists) await db.rotatePassword({ username, password });
+          // Catalog grants the platform refuses in the documented way come back as notes, recorded in the result (and so the audit).
+          const { notes } = exists ? await db.grantInteropSet({ username }) : await db.createUser({ username, password, kind: 'interop' });
           if (env.interop.userAndTenant) await db.grantObjects({ username, grants: USER_AND_TENANT_OBJECTS.map((object) => ({ object, privileges: ['SELECT'] })) });
           // Shown once everything is granted, so the password never arrives for a half-set-up user.
           const shown = await temporary.deliver('interop credentials', { id: decided.id, env: env.name }, () => notifier.deliverInteropCredentials(decided, env, username, password));
@@ -270,6 +270,10 @@ export function createInterop(deps: AccessDeps & { temporary: TemporaryAccess })
             ? `its new password was shown once to <@${decided.requester}>.`
             : `its new password could not be shown to <@${decided.requester}>: run \`/interop setup ${env.name}\` again for another one.`;
           result = exists ? `${username} existed; its grants were re-applied and ${how}` : `${username} was created; ${how}`;
+          if (notes.length > 0) {
+            result += ` ${notes.join('. ')}.`;
+            store.audit.append({ actor: 'bot', action: 'interop_not_granted', env: env.name, detail: { interopAction: decided.id, notes } });
+          }
         } else {
           await db.grantObjects({ username, grants: decided.objects.map((o) => ({ object: o.object, privileges: o.privileges as never })) });
           for (const o of decided.objects) store.interop.recordGrant({ env: env.name, object: o.object, kind: o.kind, privileges: o.privileges, actionId: decided.id });

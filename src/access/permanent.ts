@@ -198,7 +198,8 @@ export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryA
       const password = generatePassword();
       failpoint('permanent-rotation:before-set-password');
       try {
-        await deps.database(env).rotatePassword({ username: ended.username!, password });
+        // Unlock only a user whose request is still active, never one on its way out.
+        await deps.database(env).rotatePassword({ username: ended.username!, password, unlock: ended.state === 'active' });
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         store.transaction(() => {

@@ -641,7 +641,8 @@ export function createTemporaryAccess(deps: AccessDeps) {
     }
     const env = environment(request.env);
     const password = generatePassword();
-    await deps.database(env).rotatePassword({ username: request.username, password });
+    // Active (checked above): lift a lockout after bad passwords too.
+    await deps.database(env).rotatePassword({ username: request.username, password, unlock: true });
     failpoint('rotate:after-set-password');
     store.audit.append({ actor: input.user, action: 'password_rotated', requestId: request.id, env: env.name });
     return { request, password, env };

@@ -2,8 +2,9 @@
 // This is the interface the rest of the bot uses (after Vault's dbplugin Database): one method per
 // operation, each with its own request and response types, its contract in the doc comment.
 import { AppError } from '../errors.js';
-import { permissionSet, type Dialect, type ObjectPrivilege, type SessionRef, type Target, type UserKind, type UserRef, type WithPassword } from './dialect.js';
+import { permissionSet, type Dialect, type NewPassword, type ObjectPrivilege, type SessionRef, type Target, type UserKind, type UserRef, type WithPassword } from './dialect.js';
 import { DatabaseError, sanitized, scrub, type Executor } from './executor.js';
+import { describePlan } from './render.js';
 import type { Row, Statement } from './statement.js';
 
 export interface CreateUserRequest extends WithPassword {
@@ -14,6 +15,12 @@ export interface CreatedUser {
   kind: UserKind;
   /** Application tables that received INSERT, UPDATE, DELETE (read-write kinds). */
   grantedTables: string[];
+  /** What was not granted because the platform refuses it in a documented way, and why nothing is lost (for the audit). */
+  notes: string[];
+}
+export interface InteropGrantReport {
+  /** As CreatedUser.notes. */
+  notes: string[];
 }
 
 export interface SyncGrantsRequest extends UserRef {
@@ -96,18 +103,24 @@ export interface Database {
   syncGrants(req: SyncGrantsRequest): Promise<GrantReport>;
   /** Grants privileges on tables or views of the schema (interop `expose`). Stops at the first failure. */
   grantObjects(req: GrantObjectsRequest): Promise<void>;
-  /** Re-applies the interoperability read set to an existing user; GRANT is idempotent, so only what is missing is added. */
-  grantInteropSet(req: UserRef): Promise<void>;
+  /**
+   * Re-applies the interoperability read set to an existing user; GRANT is idempotent, so only what is
+   * missing is added. A grant the platform refuses in a documented way is reported, not thrown.
+   */
+  grantInteropSet(req: UserRef): Promise<InteropGrantReport>;
   /**
    * Blocks new logins, ends live sessions, then drops the user (and login). Best effort: every step
    * is attempted even after one fails, and every failure is in the report; it never throws for a
    * database error. Revoking a user that does not exist is not an error and reports complete.
    */
   revokeUser(req: UserRef): Promise<RevokeReport>;
-  /** Sets a new password; the user keeps its grants. */
-  rotatePassword(req: WithPassword): Promise<void>;
+  /**
+   * Sets a new password; the user keeps its grants. With `unlock`, also lifts a lockout after bad
+   * passwords: ask for it only while the user's request is active, never for one being revoked.
+   */
+  rotatePassword(req: NewPassword): Promise<void>;
   userExists(req: UserRef): Promise<boolean>;
-  /** Every database user whose name starts with `prefix` (orphan detection). */
+  /** Users of this environment's database whose name starts with `prefix` (orphan detection); never the server's own. */
   listUsers(req: { prefix: string }): Promise<string[]>;
   /** Active entities named `entity` with their physical tables, one per module that has one. */
   findEntityTables(req: { entity: string }): Promise<EntityTable[]>;
@@ -136,10 +149,20 @@ export function createUserPlan(dialect: Dialect, req: CreateUserRequest, target:
     set === 'interop'
       ? dialect.grantInterop(req, target)
       : set === 'read'
-        ? dialect.grantRead(req, target)
-        : [...dialect.grantRead(req, target), dialect.missingWriteGrants(req, target)];
+        ? dialect.grantRead(req, target, 'read')
+        : [...dialect.grantRead(req, target, 'readwrite'), dialect.missingWriteGrants(req, target)];
   return [...dialect.createUser(req, target), ...grants];
 }
+
+/** The interoperability setup as approvers read it: the statements, masked, then what the platform does not grant and why. */
+export function interopSetupPlan(dialect: Dialect, req: UserRef, target: Target, exists: boolean): string {
+  const statements = exists ? dialect.grantInterop(req, target) : createUserPlan(dialect, { ...req, password: PLAN_PASSWORD, kind: 'interop' }, target);
+  const notes = dialect.interopNotes(target).map((note) => `Note: ${note}.`);
+  return [describePlan(statements, dialect.family), ...notes].join('\n');
+}
+
+/** A valid stand-in for a password not generated yet; plans mask every password anyway. */
+const PLAN_PASSWORD = 'Plan-Only-Pw-42ab';
 
 export function createDatabase(options: DatabaseOptions): Database {
   const { dialect, target } = options;
@@ -163,8 +186,18 @@ export function createDatabase(options: DatabaseOptions): Database {
     };
   }
 
-  async function runAll(statements: Statement[], runner: Run = run): Promise<void> {
-    for (const statement of statements) await runner(statement);
+  /** Runs each statement in order; returns the notes of grants the platform refused in a documented way. */
+  async function runAll(statements: Statement[], runner: Run = run): Promise<string[]> {
+    const notes: string[] = [];
+    for (const statement of statements) {
+      for (const row of await runner(statement)) if (typeof row['note'] === 'string') notes.push(row['note']);
+    }
+    return notes;
+  }
+
+  /** The interop set; its notes are what the platform does not grant (known in advance) and what the server refused. */
+  async function grantInterop(req: UserRef, run: Run): Promise<string[]> {
+    return [...dialect.interopNotes(target), ...(await runAll(dialect.grantInterop(req, target), run))];
   }
 
   async function grantMissingTables(req: UserRef, run: Run): Promise<GrantReport> {
@@ -179,6 +212,25 @@ export function createDatabase(options: DatabaseOptions): Database {
       }
     }
     return report;
+  }
+
+  /**
+   * A new read & write user that received no write grant: either the schema truly has no OSUSR_ table,
+   * or the admin cannot see them (a wrong schema, its case on Oracle, no right to read DBA_TABLES).
+   * Either way the user would be read-only while everyone believes otherwise, so it is an error.
+   */
+  async function requireApplicationTables(run: Run): Promise<void> {
+    const [row] = await run(dialect.countApplicationTables(target));
+    // A server always answers COUNT(*) with one numeric row; a dry run that says nothing is not a count.
+    const total = Number(row?.['total']);
+    if (!Number.isFinite(total) || total > 0) return;
+    throw new DatabaseError(
+      'db_error',
+      `The schema ${target.schema} has no OSUSR_ tables the bot's admin can see, so a read & write user would get no write access. Check connection.schema${
+        dialect.family === 'plsql' ? ' (upper case, as Oracle stores it) and that the admin may read DBA_TABLES (SELECT ANY DICTIONARY)' : ''
+      }.`,
+      { statement: 'count the OSUSR_ tables of the schema' },
+    );
   }
 
   async function revokeUser(req: UserRef, run: Run): Promise<RevokeReport> {
@@ -198,10 +250,13 @@ export function createDatabase(options: DatabaseOptions): Database {
     }
     // Block first: a session ended before the block could reconnect and make the drop fail.
     for (const statement of dialect.blockLogin(req, target)) await attempt('block login', statement.label, () => statement);
-    const sessions = (await attempt('list sessions', 'list sessions', () => dialect.listSessions(req, target))) ?? [];
-    for (const row of sessions) {
-      if (await attempt('kill session', 'end a session', () => dialect.killSession({ ...sessionOf(row), username: req.username }, target))) sessionsEnded++;
+    async function endSessions(): Promise<void> {
+      const sessions = (await attempt('list sessions', 'list sessions', () => dialect.listSessions(req, target))) ?? [];
+      for (const row of sessions) {
+        if (await attempt('kill session', 'end a session', () => dialect.killSession({ ...sessionOf(row), username: req.username }, target))) sessionsEnded++;
+      }
     }
+    await endSessions();
     for (const statement of dialect.dropUser(req, target)) {
       const step = statement.kind === 'drop login' ? 'drop login' : 'drop user';
       for (let attemptNo = 1; ; attemptNo++) {
@@ -212,6 +267,9 @@ export function createDatabase(options: DatabaseOptions): Database {
         if (!stillConnected || attemptNo >= dropRetry.attempts) break;
         steps.pop(); // only the last attempt is reported
         await sleep(dropRetry.delayMs);
+        // A session opened or not yet gone since the last look (a pool reconnecting before the block
+        // took effect) would refuse the drop again: look and end sessions again before each retry.
+        await endSessions();
       }
     }
     return { username: req.username, steps, sessionsEnded, complete: steps.every((s) => !s.error) };
@@ -235,16 +293,16 @@ export function createDatabase(options: DatabaseOptions): Database {
       }
       try {
         await runAll(rest, run);
-        if (set === 'interop') await runAll(dialect.grantInterop(req, target), run);
-        else await runAll(dialect.grantRead(req, target), run);
+        const notes = set === 'interop' ? await grantInterop(req, run) : await runAll(dialect.grantRead(req, target, set), run);
         let grantedTables: string[] = [];
         if (set === 'readwrite') {
           const report = await grantMissingTables(req, run);
           const firstFailure = report.failed[0];
           if (firstFailure) throw firstFailure.error;
           grantedTables = report.added;
+          if (grantedTables.length === 0) await requireApplicationTables(run);
         }
-        return { username: req.username, kind: req.kind, grantedTables };
+        return { username: req.username, kind: req.kind, grantedTables, notes };
       } catch (err) {
         const cleanup = await revokeUser(req, run);
         throw new ProvisioningError(asDatabaseError(err), cleanup);
@@ -261,7 +319,7 @@ export function createDatabase(options: DatabaseOptions): Database {
     },
 
     async grantInteropSet(req) {
-      await runAll(dialect.grantInterop(req, target));
+      return { notes: await grantInterop(req, run) };
     },
 
     revokeUser: (req) => revokeUser(req, run),

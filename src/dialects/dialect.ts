@@ -5,6 +5,13 @@ import type { Statement } from './statement.js';
 
 export type DialectName = 'sqlserver' | 'azuresql' | 'oracle';
 
+/**
+ * Where the database runs, where that changes the statements (the admin's rights differ):
+ * Azure SQL Database has no server scope, RDS gives no CONTROL SERVER (SQL Server) and no ALTER
+ * SYSTEM (Oracle: rdsadmin procedures instead), Managed Instance behaves like SQL Server.
+ */
+export type Platform = 'self-managed' | 'rds' | 'azure-mi' | 'azure-sql-database';
+
 /** What a database user is for; decides its permission set. */
 export type UserKind = 'temporary' | 'readonly' | 'readwrite' | 'interop';
 
@@ -15,6 +22,12 @@ export interface Target {
   /** SQL Server database name (the login's default database); unused elsewhere. */
   database?: string;
   rules: IdentifierRules;
+  /** Self-managed when absent. */
+  platform?: Platform;
+  /** Oracle: the profile each kind of user is created with (the DEFAULT profile when absent). */
+  profiles?: Partial<Record<UserKind, string>>;
+  /** Oracle 23ai and later: read (and read & write users' SELECT) only on the OutSystems schema, with schema privileges. */
+  schemaPrivileges?: boolean;
 }
 
 export interface UserRef {
@@ -22,6 +35,14 @@ export interface UserRef {
 }
 export interface WithPassword extends UserRef {
   password: string;
+}
+/** A new user: its kind chooses the Oracle profile. */
+export interface NewUser extends WithPassword {
+  kind?: UserKind;
+}
+/** A new password; `unlock` also lifts a lockout (bad passwords), for a user whose request is active. */
+export interface NewPassword extends WithPassword {
+  unlock?: boolean;
 }
 export interface TableRef extends UserRef {
   table: string;
@@ -52,15 +73,25 @@ export interface Dialect {
   family: 'tsql' | 'plsql';
   /** Server error codes of a drop refused because a killed session has not gone yet; worth a short wait and retry. */
   stillConnectedErrors: readonly number[];
-  createUser(req: WithPassword, t: Target): Statement[];
-  /** Read-only set: SELECT on all tables and views plus the dialect's diagnostics rights. */
-  grantRead(req: UserRef, t: Target): Statement[];
+  createUser(req: NewUser, t: Target): Statement[];
+  /**
+   * Read set: SELECT on all tables and views plus the dialect's diagnostics rights. `access` is the
+   * set it is part of: a read-only user must not be able to lock (Oracle: READ, not SELECT).
+   */
+  grantRead(req: UserRef, t: Target, access: 'read' | 'readwrite'): Statement[];
+  /** Rows `{ total }`: how many `OSUSR_…` tables the schema holds (zero means write grants would be empty). */
+  countApplicationTables(t: Target): Statement;
   /** Rows `{ table_name }`: tables in the schema named `OSUSR_…` lacking any of INSERT, UPDATE, DELETE for the user. */
   missingWriteGrants(req: UserRef, t: Target): Statement;
   /** INSERT, UPDATE, DELETE on one `OSUSR_` table; refuses any other name (never `OSSYS`). */
   grantWrite(req: TableRef, t: Target): Statement;
-  /** Interoperability set: SELECT on the OutSystems metamodel tables and the dialect's catalog views. */
+  /**
+   * Interoperability set: SELECT on the OutSystems metamodel tables and the dialect's catalog views.
+   * A grant the platform may refuse in a documented way returns rows `{ note }` instead of failing.
+   */
   grantInterop(req: UserRef, t: Target): Statement[];
+  /** What the interoperability set does not grant on this platform, and why nothing is lost; for plans and the audit. */
+  interopNotes(t: Target): string[];
   /** Privileges on one table or view of the schema (interop `expose`). */
   grantObject(req: ObjectGrant, t: Target): Statement;
   /** Stops new logins; existing sessions stay until killed. */
@@ -71,10 +102,13 @@ export interface Dialect {
   killSession(req: SessionRef & UserRef, t: Target): Statement;
   /** Drops the user and (SQL Server) its login; a missing one is not an error. */
   dropUser(req: UserRef, t: Target): Statement[];
-  setPassword(req: WithPassword, t: Target): Statement;
+  setPassword(req: NewPassword, t: Target): Statement;
   /** Rows `{ present }` with 1 when the user (or its login) exists, else 0. */
   userExists(req: UserRef, t: Target): Statement;
-  /** Rows `{ name }`: every user whose name starts with `prefix`. */
+  /**
+   * Rows `{ name }`: users of this environment's database whose name starts with `prefix` (at least
+   * 3 characters ending in `_`), never the server's own, the schema owner or the admin.
+   */
   listUsers(req: { prefix: string }, t: Target): Statement;
   /** Rows `{ entity_name, table_name, module_name }`: active entities named `entity`, from `ossys_entity`. */
   findEntityTables(req: { entity: string }, t: Target): Statement;

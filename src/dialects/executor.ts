@@ -23,10 +23,41 @@ export class DatabaseError extends AppError {
   }
 }
 
-/** Replaces every secret in `text` with MASK. */
+/**
+ * A run of this many consecutive characters of a secret is treated as the secret: servers quote
+ * passwords cut short (a message showing the first 16 of 24 characters), and a fragment that long
+ * narrows a guess too much to be shown.
+ */
+export const SECRET_FRAGMENT_LENGTH = 6;
+
+/**
+ * Replaces every secret in `text`, and every run of SECRET_FRAGMENT_LENGTH or more consecutive
+ * characters of one, with MASK. Adjacent or overlapping runs become one MASK. A secret shorter than
+ * the fragment length is masked where it appears whole.
+ */
 export function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) if (secret.length > 0) out = out.split(secret).join(MASK);
+  const masked = new Array<boolean>(text.length).fill(false);
+  for (const secret of secrets) {
+    if (secret.length === 0) continue;
+    const least = Math.min(secret.length, SECRET_FRAGMENT_LENGTH);
+    // Longest common substring ending at text[i - 1] and secret[j - 1], one row at a time.
+    let previous = new Array<number>(secret.length + 1).fill(0);
+    for (let i = 1; i <= text.length; i++) {
+      const current = new Array<number>(secret.length + 1).fill(0);
+      for (let j = 1; j <= secret.length; j++) {
+        if (text[i - 1] !== secret[j - 1]) continue;
+        const run = (previous[j - 1] ?? 0) + 1;
+        current[j] = run;
+        if (run >= least) masked.fill(true, i - run, i);
+      }
+      previous = current;
+    }
+  }
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    if (!masked[i]) out += text[i];
+    else if (i === 0 || !masked[i - 1]) out += MASK;
+  }
   return out;
 }
 

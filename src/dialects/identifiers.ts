@@ -2,7 +2,7 @@
 // A name that passes is still quoted server-side; the pattern is the first of two walls, not the only one.
 import { AppError } from '../errors.js';
 
-export type IdentifierRole = 'username' | 'schema' | 'table' | 'view' | 'entity';
+export type IdentifierRole = 'username' | 'schema' | 'table' | 'view' | 'entity' | 'profile';
 
 /** ASCII letters, digits and `_`, starting with a letter: safe in every dialect, quoted or not. */
 const PLAIN = /^[A-Za-z][A-Za-z0-9_]*$/;

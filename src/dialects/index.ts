@@ -21,15 +21,21 @@ export function dialectOf(env: Pick<Environment, 'dialect'>): Dialect {
 
 export function targetOf(env: Environment): Target {
   if (env.dialect === 'oracle') {
-    return { schema: env.connection.schema, rules: { maxBytes: env.connection.identifierMaxBytes, upperCaseUsernames: true } };
+    return {
+      schema: env.connection.schema,
+      rules: { maxBytes: env.connection.identifierMaxBytes, upperCaseUsernames: true },
+      platform: env.platform,
+      ...(env.profiles ? { profiles: env.profiles } : {}),
+      ...(env.schemaPrivileges ? { schemaPrivileges: true } : {}),
+    };
   }
-  return { schema: env.connection.schema, database: env.connection.database, rules: { maxBytes: 128, upperCaseUsernames: false } };
+  return { schema: env.connection.schema, database: env.connection.database, rules: { maxBytes: 128, upperCaseUsernames: false }, platform: env.platform };
 }
 
 /** The driver-backed executor for an environment; nothing connects until the first statement. */
 export function driverExecutor(env: LoadedEnvironment): Executor {
-  const c = env.connection;
   if (env.dialect === 'oracle') {
+    const c = env.connection;
     const source = oraclePool({
       host: c.host,
       port: c.port,
@@ -41,6 +47,7 @@ export function driverExecutor(env: LoadedEnvironment): Executor {
     });
     return oracleExecutor(source, { requestTimeoutMs: c.requestTimeout });
   }
+  const c = env.connection;
   return mssqlExecutor({
     host: c.host,
     port: c.port,

@@ -5,8 +5,9 @@ import type { Row, Statement } from './statement.js';
 
 export interface MssqlSettings {
   host: string;
-  port: number;
-  /** Named instance; the SQL Browser service then resolves the port. */
+  /** When given, the bot connects by port even if an instance is named too (1433 when neither is). */
+  port?: number | undefined;
+  /** Named instance, used only without a port: the SQL Browser service then resolves the port. */
   instance?: string | undefined;
   database: string;
   user: string;
@@ -23,14 +24,19 @@ const PERMISSION_DENIED = new Set([229, 230, 262, 297, 300, 916, 15151, 15247]);
 
 export function mssqlExecutor(settings: MssqlSettings): Executor {
   let pool: Promise<sql.ConnectionPool> | undefined;
-  const where = `${settings.host}${settings.instance ? `\\${settings.instance}` : `:${settings.port}`}`;
+  // SQL Browser (UDP 1434) maps an instance name to its port and is rarely reachable through a VPN or
+  // tunnel, so a port, when known, wins ("SQL Server Browser service",
+  // https://learn.microsoft.com/en-us/sql/tools/configuration-manager/sql-server-browser-service).
+  const instance = settings.port === undefined ? settings.instance : undefined;
+  const port = settings.port ?? 1433;
+  const where = `${settings.host}${instance ? `\\${instance}` : `:${port}`}`;
 
   function connect(): Promise<sql.ConnectionPool> {
     if (!pool) {
       const created = new sql.ConnectionPool({
         server: settings.host,
         // tedious refuses a port together with an instance name.
-        ...(settings.instance ? {} : { port: settings.port }),
+        ...(instance ? {} : { port }),
         database: settings.database,
         user: settings.user,
         password: settings.password(),
@@ -40,7 +46,7 @@ export function mssqlExecutor(settings: MssqlSettings): Executor {
         options: {
           encrypt: settings.encrypt,
           trustServerCertificate: settings.trustServerCertificate,
-          ...(settings.instance ? { instanceName: settings.instance } : {}),
+          ...(instance ? { instanceName: instance } : {}),
           appName: 'outsystems-dbaccess-bot',
         },
       });

@@ -1,19 +1,20 @@
 // Oracle statement builders (PL/SQL). Every name and password is a bind variable: an anonymous block
 // quotes it with DBMS_ASSERT.ENQUOTE_NAME and runs the result with EXECUTE IMMEDIATE. Errors that
 // mean "already gone" are swallowed inside the block, so block/kill/drop are safe to repeat.
-import type { Dialect, ObjectGrant, SessionRef, TableRef, Target, UserRef, WithPassword } from './dialect.js';
+import type { Dialect, NewPassword, NewUser, ObjectGrant, SessionRef, TableRef, Target, UserRef } from './dialect.js';
 import { checkIdentifier } from './identifiers.js';
 import { checkPassword } from './passwords.js';
 import {
   EXPOSED_VIEW_PREFIX,
   INTEROP_CATALOG_VIEWS,
   INTEROP_METAMODEL_TABLES,
+  checkUsernamePrefix,
   isApplicationTable,
   likePrefix,
   objectRole,
   privilegeList,
 } from './permissions.js';
-import { sessionNumber } from './sqlserver.js';
+import { checkWritable, sessionNumber } from './sqlserver.js';
 import type { DynamicPart, Param, Statement, StatementKind } from './statement.js';
 import { AppError } from '../errors.js';
 
@@ -75,23 +76,55 @@ function grantOn(kind: StatementKind, label: string, privileges: string, schema:
   return dynamic(kind, label, [text(`GRANT ${privileges} ON `), ident(schema.name), text('.'), ident(object.name), text(' TO '), ident('username')], [schema, object, user(req, t)]);
 }
 
+/**
+ * "Catalog views" are readable by PUBLIC, which since 12.2 holds READ on them WITH GRANT OPTION: any
+ * admin may pass READ on, while SELECT on a SYS object needs SYS (ANY privileges do not reach SYS
+ * objects, O7_DICTIONARY_ACCESSIBILITY) and fails with ORA-01031. Oracle Database Reference 19c,
+ * "About Static Data Dictionary Views" (ALL_ views), and SQL Language Reference, GRANT (READ).
+ */
+const CATALOG_PRIVILEGE = 'READ';
+
 export const oracle = {
   name: 'oracle',
   family: 'plsql',
   stillConnectedErrors: [USER_CONNECTED],
 
-  createUser(req: WithPassword, t: Target): Statement[] {
+  createUser(req: NewUser, t: Target): Statement[] {
+    // Without a profile the DEFAULT one applies: passwords expire after 180 days and 10 bad ones
+    // lock the account (Security Guide 19c, "Managing Resources with Profiles").
+    const profile = req.kind ? t.profiles?.[req.kind] : undefined;
+    const profileParts = profile ? [text(' PROFILE '), ident('profile')] : [];
     return [
-      dynamic('create user', 'create user', [text('CREATE USER '), ident('username'), text(' IDENTIFIED BY '), ident('password')], [
-        user(req, t),
-        bind('password', checkPassword(req), true),
-      ]),
+      dynamic(
+        'create user',
+        profile ? `create user with profile ${profile}` : 'create user',
+        [text('CREATE USER '), ident('username'), text(' IDENTIFIED BY '), ident('password'), ...profileParts],
+        [user(req, t), bind('password', checkPassword(req), true), ...(profile ? [bind('profile', checkIdentifier(profile, 'profile', t.rules))] : [])],
+      ),
       grantSystem('CREATE SESSION', req, t),
     ];
   },
 
-  grantRead(req: UserRef, t: Target): Statement[] {
-    return [grantSystem('SELECT ANY TABLE', req, t), grantSystem('SELECT ANY DICTIONARY', req, t)];
+  grantRead(req: UserRef, t: Target, access: 'read' | 'readwrite'): Statement[] {
+    // SELECT ANY TABLE also allows LOCK TABLE … IN EXCLUSIVE MODE and SELECT … FOR UPDATE, so a
+    // read-only user could stall the platform; READ ANY TABLE (12.1.0.2+) allows only queries.
+    // SQL Language Reference 19c, GRANT, "System Privileges" (READ ANY TABLE / SELECT ANY TABLE).
+    const tables = access === 'read' ? 'READ ANY TABLE' : 'SELECT ANY TABLE';
+    if (t.schemaPrivileges) {
+      // 23ai schema privileges: the same right on the OutSystems schema only (SQL Language Reference
+      // 23ai, GRANT, "schema_privileges").
+      const onSchema = dynamic('grant', `grant ${tables} on schema ${t.schema}`, [text(`GRANT ${tables} ON SCHEMA `), ident('owner'), text(' TO '), ident('username')], [owner(t), user(req, t)]);
+      return [onSchema, grantSystem('SELECT ANY DICTIONARY', req, t)];
+    }
+    return [grantSystem(tables, req, t), grantSystem('SELECT ANY DICTIONARY', req, t)];
+  },
+
+  countApplicationTables(t: Target): Statement {
+    return query(
+      'count the OSUSR_ tables of the schema',
+      "SELECT COUNT(*) AS total FROM dba_tables WHERE owner = :owner AND table_name LIKE :pattern ESCAPE '\\'",
+      [owner(t), bind('pattern', likePrefix('OSUSR_'))],
+    );
   },
 
   missingWriteGrants(req: UserRef, t: Target): Statement {
@@ -99,7 +132,9 @@ export const oracle = {
       'list OSUSR_ tables lacking INSERT, UPDATE, DELETE for the user',
       [
         'SELECT t.table_name AS table_name',
-        'FROM all_tables t',
+        // DBA_TABLES, not ALL_TABLES: ALL_ lists only the tables the admin itself can reach, so a
+        // missing grant to the admin would silently leave tables out.
+        'FROM dba_tables t',
         "WHERE t.owner = :owner AND t.table_name LIKE :pattern ESCAPE '\\'",
         '  AND (SELECT COUNT(DISTINCT p.privilege) FROM dba_tab_privs p',
         '       WHERE p.grantee = :username AND p.owner = t.owner AND p.table_name = t.table_name',
@@ -121,14 +156,19 @@ export const oracle = {
   grantInterop(req: UserRef, t: Target): Statement[] {
     const metamodel = INTEROP_METAMODEL_TABLES.map((table) => grantOn('grant', `grant SELECT on ${table}`, 'SELECT', owner(t), bind('tablename', table), req, t));
     const catalog = INTEROP_CATALOG_VIEWS.plsql.map((view) =>
-      grantOn('grant', `grant SELECT on ${view.schema}.${view.name}`, 'SELECT', bind('viewowner', view.schema), bind('viewname', view.name), req, t),
+      grantOn('grant', `grant ${CATALOG_PRIVILEGE} on ${view.schema}.${view.name}`, CATALOG_PRIVILEGE, bind('viewowner', view.schema), bind('viewname', view.name), req, t),
     );
     return [grantSystem('CREATE SESSION', req, t), ...metamodel, ...catalog];
+  },
+
+  interopNotes(): string[] {
+    return [];
   },
 
   grantObject(req: ObjectGrant, t: Target): Statement {
     const object = checkIdentifier(req.object, objectRole(req.object), t.rules);
     const privileges = privilegeList(req.privileges);
+    checkWritable(object, req.privileges);
     return grantOn('grant', `grant ${privileges} on ${object}`, privileges, owner(t), bind('objectname', object), req, t);
   },
 
@@ -145,9 +185,29 @@ export const oracle = {
     );
   },
 
-  killSession(req: SessionRef & UserRef): Statement {
+  killSession(req: SessionRef & UserRef, t: Target): Statement {
     const serial = sessionNumber(req.serial ?? -1);
     const instance = sessionNumber(req.instance ?? 1);
+    if (t.platform === 'rds') {
+      // RDS gives no ALTER SYSTEM; its procedure does the same as KILL SESSION … IMMEDIATE
+      // ("Terminating a session", https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.Oracle.CommonDBATasks.KillingSession.html).
+      return {
+        kind: 'kill session',
+        label: `end session ${req.id},${serial}`,
+        sql: [
+          'BEGIN',
+          "  rdsadmin.rdsadmin_util.kill(sid => :sid, serial => :serial, method => 'IMMEDIATE');",
+          'EXCEPTION',
+          '  WHEN OTHERS THEN',
+          `    IF SQLCODE NOT IN (${SESSION_MISSING}, ${SESSION_MARKED_FOR_KILL}) THEN RAISE; END IF;`,
+          'END;',
+        ].join('\n'),
+        params: [
+          { name: 'sid', value: sessionNumber(req.id), type: 'int' },
+          { name: 'serial', value: serial, type: 'int' },
+        ],
+      };
+    }
     return dynamic(
       'kill session',
       `end session ${req.id},${serial} on instance ${instance}`,
@@ -165,11 +225,29 @@ export const oracle = {
     return [dynamic('drop user', 'drop the user and its objects', [text('DROP USER '), ident('username'), text(' CASCADE')], [user(req, t)], [USER_MISSING])];
   },
 
-  setPassword(req: WithPassword, t: Target): Statement {
-    return dynamic('set password', 'set a new password', [text('ALTER USER '), ident('username'), text(' IDENTIFIED BY '), ident('password')], [
-      user(req, t),
-      bind('password', checkPassword(req), true),
-    ]);
+  setPassword(req: NewPassword, t: Target): Statement {
+    const base = [text('ALTER USER '), ident('username'), text(' IDENTIFIED BY '), ident('password')];
+    const params = [user(req, t), bind('password', checkPassword(req), true)];
+    if (!req.unlock) return dynamic('set password', 'set a new password', base, params);
+    // ACCOUNT UNLOCK lifts a lock after too many bad passwords, but would also lift revocation's
+    // ACCOUNT LOCK. DBA_USERS tells them apart: LOCKED(TIMED) is failed logins, LOCKED is a manual
+    // lock (Database Reference 19c, "DBA_USERS", ACCOUNT_STATUS). Only the first is unlocked, so a
+    // rotation racing a revocation never re-enables the user.
+    return {
+      kind: 'set password',
+      label: 'set a new password and unlock the account',
+      sql: [
+        'DECLARE',
+        '  unlock_clause VARCHAR2(20);',
+        'BEGIN',
+        "  SELECT MAX(CASE WHEN account_status LIKE '%LOCKED(TIMED)' THEN ' ACCOUNT UNLOCK' END) INTO unlock_clause FROM dba_users WHERE username = :username;",
+        `  EXECUTE IMMEDIATE ${expression(base)} || unlock_clause;`,
+        'END;',
+      ].join('\n'),
+      params,
+      dynamic: [...base, text(' ACCOUNT UNLOCK')],
+      note: 'ACCOUNT UNLOCK only when locked by failed logins (LOCKED(TIMED)), never a lock set by revocation',
+    };
   },
 
   userExists(req: UserRef, t: Target): Statement {
@@ -177,10 +255,19 @@ export const oracle = {
   },
 
   listUsers(req: { prefix: string }, t: Target): Statement {
-    const prefix = checkIdentifier(req.prefix.toUpperCase(), 'username', t.rules);
-    return query(`list users starting with ${prefix}`, "SELECT username AS name FROM all_users WHERE username LIKE :pattern ESCAPE '\\' ORDER BY username", [
-      bind('pattern', likePrefix(prefix)),
-    ]);
+    const prefix = checkIdentifier(checkUsernamePrefix(req.prefix).toUpperCase(), 'username', t.rules);
+    // Never Oracle's own accounts (ORACLE_MAINTAINED, Database Reference 19c, "ALL_USERS"), the
+    // OutSystems schema owner or the admin itself, whatever the prefix.
+    return query(
+      `list users starting with ${prefix}`,
+      [
+        'SELECT username AS name FROM all_users',
+        "WHERE username LIKE :pattern ESCAPE '\\' AND oracle_maintained <> 'Y'",
+        "  AND username <> :owner AND username <> SYS_CONTEXT('USERENV', 'SESSION_USER')",
+        'ORDER BY username',
+      ].join('\n'),
+      [bind('pattern', likePrefix(prefix)), owner(t)],
+    );
   },
 
   findEntityTables(req: { entity: string }, t: Target): Statement {

@@ -1,6 +1,11 @@
 // Database passwords: generated from a CSPRNG, or chosen by a user and checked against the same rules.
 // Rules satisfy SQL Server CHECK_POLICY (length, three of four classes, not containing the login name)
 // and Oracle's quoted-password syntax (no `"`, at most 30 bytes), and exclude the seed's `"` `'` `;`.
+// Oracle's verify functions (Oracle Database Security Guide 19c, "Oracle-Supplied Password
+// Verification Functions": ora12c_verify_function and ora12c_strong_verify_function requirements)
+// are met too: generated passwords pass ORA12C_STRONG_VERIFY_FUNCTION (at least 9 characters with 2
+// upper case, 2 lower case, 2 digits and 2 special characters), and chosen ones at least
+// ORA12C_VERIFY_FUNCTION (at least 8 characters with a letter and a digit).
 // seeds/outsystems-cloud-database-access.md#request-the-temporary-user
 import { randomInt } from 'node:crypto';
 import { AppError } from '../errors.js';
@@ -15,6 +20,8 @@ const LOWER = 'abcdefghijkmnopqrstuvwxyz';
 const DIGITS = '23456789';
 /** Symbols that survive SSMS, SQL Developer, ODBC/JDBC connection strings, URLs and shells unquoted. */
 const GENERATED_SYMBOLS = '-_.~*+';
+/** ORA12C_STRONG_VERIFY_FUNCTION wants at least this many of each class. */
+const PER_CLASS = 2;
 
 /**
  * Characters a chosen password may not contain, each with the reason shown to the user.
@@ -38,9 +45,9 @@ export function generatePassword(length = GENERATED_LENGTH): string {
     throw new RangeError(`password length must be ${PASSWORD_MIN_LENGTH}-${PASSWORD_MAX_LENGTH}`);
   }
   const all = UPPER + LOWER + DIGITS + GENERATED_SYMBOLS;
-  // One of each class guarantees the complexity rules; a letter first keeps tools that
-  // parse unquoted passwords happy.
-  const chars = [pick(UPPER), pick(LOWER), pick(DIGITS), pick(GENERATED_SYMBOLS)];
+  // Two of each class guarantee CHECK_POLICY and ORA12C_STRONG_VERIFY_FUNCTION (the letter in
+  // front is a third); a letter first keeps tools that parse unquoted passwords happy.
+  const chars = [UPPER, LOWER, DIGITS, GENERATED_SYMBOLS].flatMap((alphabet) => Array.from({ length: PER_CLASS }, () => pick(alphabet)));
   while (chars.length < length - 1) chars.push(pick(all));
   shuffle(chars);
   return pick(UPPER + LOWER) + chars.join('');
@@ -66,6 +73,10 @@ export function passwordProblems(password: string, username?: string): string[] 
   const classes = [/[A-Z]/, /[a-z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((re) => re.test(password)).length;
   if (classes < 3) {
     problems.push('Use at least three of: upper-case letters, lower-case letters, digits, symbols.');
+  }
+  // ORA12C_VERIFY_FUNCTION: at least one letter and one digit, whatever the other classes.
+  if (!/[A-Za-z]/.test(password) || !/[0-9]/.test(password)) {
+    problems.push('It must contain at least one letter and one digit.');
   }
   if (username && username.length > 0 && password.toLowerCase().includes(username.toLowerCase())) {
     problems.push('It must not contain the database username.');

@@ -53,3 +53,19 @@ export const INTEROP_CATALOG_VIEWS = {
   ),
   plsql: ['ALL_CONS_COLUMNS', 'ALL_CONSTRAINTS', 'ALL_TAB_COLS', 'ALL_TAB_COLUMNS', 'ALL_TYPES'].map((name) => ({ schema: 'SYS', name })),
 } as const;
+
+/**
+ * The bot's username prefix: at least 3 characters ending in `_`, so that it can never match the
+ * server's own accounts (`os…`, `db…`: OSADMIN, DBSNMP) and orphan detection stays on the bot's users.
+ */
+export function usernamePrefixProblem(prefix: string): string | undefined {
+  if (prefix.length < 3) return 'it must be at least 3 characters long';
+  if (!prefix.endsWith('_')) return 'it must end with _';
+  return undefined;
+}
+
+export function checkUsernamePrefix(prefix: string): string {
+  const problem = usernamePrefixProblem(prefix);
+  if (problem) throw new AppError('invalid_input', `The username prefix ${JSON.stringify(prefix.slice(0, 20))} is not allowed: ${problem}.`);
+  return prefix;
+}

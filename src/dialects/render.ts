@@ -53,7 +53,7 @@ export function describePlan(statements: Statement[], family: 'tsql' | 'plsql'):
   return statements
     .map((s, i) => {
       const shown = s.dynamic ? renderStatement(s, family, true) : `${s.label}`;
-      return `${i + 1}. ${shown ?? `${s.label} (refused: a value is too long)`}`;
+      return `${i + 1}. ${shown ?? `${s.label} (refused: a value is too long)`}${s.note ? `\n   (${s.note})` : ''}`;
     })
     .join('\n');
 }

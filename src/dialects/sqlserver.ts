@@ -2,13 +2,14 @@
 // Every name and password is a bound parameter: the batch asks the server to quote it with QUOTENAME
 // and runs the result with sp_executesql. QUOTENAME gives NULL past 128 characters, and `+` keeps the
 // NULL, so each batch refuses to run a NULL statement instead of silently doing nothing.
-import type { Dialect, DialectName, ObjectGrant, SessionRef, TableRef, Target, UserRef, WithPassword } from './dialect.js';
+import type { Dialect, DialectName, NewPassword, NewUser, ObjectGrant, SessionRef, TableRef, Target, UserRef } from './dialect.js';
 import { checkIdentifier } from './identifiers.js';
 import { checkPassword } from './passwords.js';
 import {
   EXPOSED_VIEW_PREFIX,
   INTEROP_CATALOG_VIEWS,
   INTEROP_METAMODEL_TABLES,
+  checkUsernamePrefix,
   isApplicationTable,
   likePrefix,
   objectRole,
@@ -38,6 +39,8 @@ interface DynamicOptions {
   passThrough?: Param[];
   /** Server error numbers that mean "nothing to do" (the thing is already gone). */
   tolerate?: number[];
+  /** Server error numbers of a documented refusal: the batch then returns one row `{ note }` instead of failing. */
+  refused?: { errors: number[]; note: string };
 }
 
 /** A batch that builds `parts` server-side and runs it with sp_executesql. */
@@ -56,9 +59,11 @@ function dynamic(kind: StatementKind, label: string, parts: DynamicPart[], param
         .map((p) => `@${p.name} = @${p.name}`)
         .join(', ')};`
     : `EXEC ${options.inMaster ? 'master.' : ''}sys.sp_executesql @sql;`;
-  const run = options.tolerate?.length
-    ? `BEGIN TRY\n  ${exec}\nEND TRY\nBEGIN CATCH\n  IF ERROR_NUMBER() NOT IN (${options.tolerate.join(', ')}) THROW;\nEND CATCH;`
-    : exec;
+  const run = options.refused
+    ? `BEGIN TRY\n  ${exec}\nEND TRY\nBEGIN CATCH\n  IF ERROR_NUMBER() NOT IN (${options.refused.errors.join(', ')}) THROW;\n  SELECT ${nstring(options.refused.note)} AS note;\nEND CATCH;`
+    : options.tolerate?.length
+      ? `BEGIN TRY\n  ${exec}\nEND TRY\nBEGIN CATCH\n  IF ERROR_NUMBER() NOT IN (${options.tolerate.join(', ')}) THROW;\nEND CATCH;`
+      : exec;
   const lines = [
     ...(options.skipIf ? [`IF ${options.skipIf} RETURN;`] : []),
     `DECLARE @sql nvarchar(max) = ${expr};`,
@@ -76,6 +81,31 @@ function query(label: string, sql: string, params: Param[]): Statement {
 const PROCESS_NOT_ACTIVE = 6106;
 /** 15434: "Could not drop login as the user is currently logged in." (a killed session not yet gone) */
 const LOGIN_IN_USE = 15434;
+
+/**
+ * A GRANT on a system object refused: 4613 "Grantor does not have GRANT permission", 4629 "can be
+ * granted only when the current database is master", 15151 "cannot find the object … or you do not
+ * have permission", 15247 "User does not have permission to perform this action".
+ */
+const SYSTEM_OBJECT_REFUSED = [4613, 4629, 15151, 15247];
+
+/**
+ * Catalog views are readable by public and show only the rows of objects the user holds a permission
+ * on ("Metadata Visibility Configuration",
+ * https://learn.microsoft.com/en-us/sql/relational-databases/security/metadata-visibility-configuration),
+ * so an interop user that cannot be granted them explicitly still reads what it needs.
+ */
+const CATALOG_READABLE_BY_PUBLIC = 'already readable by public; its rows follow the user\'s own object permissions';
+
+/**
+ * "GRANT System Object Permissions" applies to SQL Server and Azure SQL Managed Instance only, and needs
+ * CONTROL SERVER (https://learn.microsoft.com/en-us/sql/t-sql/statements/grant-system-object-permissions-transact-sql).
+ * Azure SQL Database has no such grant, and the RDS master user has no CONTROL SERVER
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.MasterAccounts.html).
+ */
+function systemObjectGrantsAccepted(t: Target, contained: boolean): boolean {
+  return !contained && t.platform !== 'rds' && t.platform !== 'azure-sql-database';
+}
 
 const LOGIN_MISSING = 'NOT EXISTS (SELECT 1 FROM sys.server_principals WHERE name = @username)';
 const USER_MISSING = 'NOT EXISTS (SELECT 1 FROM sys.database_principals WHERE name = @username)';
@@ -95,7 +125,7 @@ function tsqlDialect(name: Exclude<DialectName, 'oracle'>) {
     family: 'tsql',
     stillConnectedErrors: [LOGIN_IN_USE],
 
-    createUser(req: WithPassword, t: Target): Statement[] {
+    createUser(req: NewUser, t: Target): Statement[] {
       const password = nvarchar('password', checkPassword(req), true);
       const schemaParam = schema(t);
       if (contained) {
@@ -135,13 +165,18 @@ function tsqlDialect(name: Exclude<DialectName, 'oracle'>) {
     },
 
     grantRead(req: UserRef, t: Target): Statement[] {
+      const viewDatabaseState = grantTo('grant VIEW DATABASE STATE', 'VIEW DATABASE STATE', req, t);
       const statements = [
         grantTo('grant SELECT on every table and view of the database', 'SELECT', req, t),
         grantTo('grant SHOWPLAN', 'SHOWPLAN', req, t),
-        grantTo('grant VIEW DATABASE STATE', 'VIEW DATABASE STATE', req, t),
+        // Azure SQL Database has no server-level permissions, so VIEW SERVER STATE does not exist
+        // there; for a database user VIEW DATABASE STATE is what the DMVs ask instead
+        // ("System dynamic management views", Permissions:
+        // https://learn.microsoft.com/en-us/sql/relational-databases/system-dynamic-management-views/system-dynamic-management-views).
+        contained
+          ? { ...viewDatabaseState, note: 'Azure SQL Database has no VIEW SERVER STATE (no server-level permissions); VIEW DATABASE STATE replaces it for the DMVs of this database' }
+          : viewDatabaseState,
       ];
-      // Azure SQL Database has no server-level permissions; VIEW DATABASE STATE (granted above)
-      // is its equivalent of VIEW SERVER STATE for the DMVs a database user can see.
       if (!contained) {
         statements.push(
           dynamic('grant', 'grant VIEW SERVER STATE (server level, from master)', [text('GRANT VIEW SERVER STATE TO '), ident('username')], [user(req, t)], {
@@ -150,6 +185,14 @@ function tsqlDialect(name: Exclude<DialectName, 'oracle'>) {
         );
       }
       return statements;
+    },
+
+    countApplicationTables(t: Target): Statement {
+      return query(
+        'count the OSUSR_ tables of the schema',
+        "SELECT COUNT(*) AS total FROM sys.tables AS t JOIN sys.schemas AS s ON s.schema_id = t.schema_id WHERE s.name = @schema AND t.name LIKE @pattern ESCAPE N'\\';",
+        [schema(t), nvarchar('pattern', likePrefix('OSUSR_'))],
+      );
     },
 
     missingWriteGrants(req: UserRef, t: Target): Statement {
@@ -192,20 +235,32 @@ function tsqlDialect(name: Exclude<DialectName, 'oracle'>) {
           [schema(t), nvarchar('table', table), user(req, t)],
         ),
       );
-      const catalog = INTEROP_CATALOG_VIEWS.tsql.map((view) =>
-        dynamic(
+      if (!systemObjectGrantsAccepted(t, contained)) return metamodel;
+      const catalog = INTEROP_CATALOG_VIEWS.tsql.map((view, i) => ({
+        ...dynamic(
           'grant',
           `grant SELECT on ${view.schema}.${view.name}`,
           [text(`GRANT SELECT ON OBJECT::${view.schema}.`), ident('view'), text(' TO '), ident('username')],
           [nvarchar('view', view.name), user(req, t)],
+          // Refused without CONTROL SERVER: recorded, never a reason to roll the setup back.
+          { refused: { errors: SYSTEM_OBJECT_REFUSED, note: `${view.schema}.${view.name} not granted (the server refused it): ${CATALOG_READABLE_BY_PUBLIC}` } },
         ),
-      );
+        ...(i === 0 ? { note: 'GRANT on system objects needs CONTROL SERVER: a refusal is recorded as "already readable by public", never a reason to roll back' } : {}),
+      }));
       return [...metamodel, ...catalog];
+    },
+
+    interopNotes(t: Target): string[] {
+      if (systemObjectGrantsAccepted(t, contained)) return [];
+      const where = contained ? 'Azure SQL Database has no GRANT on system objects' : 'RDS gives no CONTROL SERVER, which GRANT on system objects needs';
+      const views = INTEROP_CATALOG_VIEWS.tsql.map((v) => `${v.schema}.${v.name}`).join(', ');
+      return [`${views}: not granted (${where}); ${CATALOG_READABLE_BY_PUBLIC}`];
     },
 
     grantObject(req: ObjectGrant, t: Target): Statement {
       const object = checkIdentifier(req.object, objectRole(req.object), t.rules);
       const privileges = privilegeList(req.privileges);
+      checkWritable(object, req.privileges);
       return dynamic(
         'grant',
         `grant ${privileges} on ${object}`,
@@ -224,7 +279,10 @@ function tsqlDialect(name: Exclude<DialectName, 'oracle'>) {
     listSessions(req: UserRef, t: Target): Statement {
       return query(
         "list the user's live sessions",
-        'SELECT session_id AS id FROM sys.dm_exec_sessions WHERE login_name = @username AND session_id <> @@SPID ORDER BY session_id;',
+        // original_login_name: login_name changes under impersonation (EXECUTE AS), the login that
+        // connected does not ("sys.dm_exec_sessions",
+        // https://learn.microsoft.com/en-us/sql/relational-databases/system-dynamic-management-views/sys-dm-exec-sessions-transact-sql).
+        'SELECT session_id AS id FROM sys.dm_exec_sessions WHERE original_login_name = @username AND session_id <> @@SPID ORDER BY session_id;',
         [user(req, t)],
       );
     },
@@ -239,7 +297,7 @@ function tsqlDialect(name: Exclude<DialectName, 'oracle'>) {
         [text('KILL '), { number: 'session_id' }],
         [{ name: 'session_id', value: sessionNumber(req.id), type: 'int' }, user(req, t)],
         {
-          skipIf: 'NOT EXISTS (SELECT 1 FROM sys.dm_exec_sessions WHERE session_id = @session_id AND login_name = @username)',
+          skipIf: 'NOT EXISTS (SELECT 1 FROM sys.dm_exec_sessions WHERE session_id = @session_id AND original_login_name = @username)',
           tolerate: [PROCESS_NOT_ACTIVE],
         },
       );
@@ -252,28 +310,45 @@ function tsqlDialect(name: Exclude<DialectName, 'oracle'>) {
       return [dropUser, dynamic('drop login', 'drop the login', [text('DROP LOGIN '), ident('username')], [user(req, t)], { skipIf: LOGIN_MISSING })];
     },
 
-    setPassword(req: WithPassword, t: Target): Statement {
+    setPassword(req: NewPassword, t: Target): Statement {
       const principal = contained ? 'USER' : 'LOGIN';
+      // UNLOCK lifts a CHECK_POLICY lockout after bad passwords; only logins have one (ALTER LOGIN:
+      // https://learn.microsoft.com/en-us/sql/t-sql/statements/alter-login-transact-sql). It does not
+      // undo DISABLE, which is how revocation blocks a login.
+      const unlock = req.unlock && !contained;
       return dynamic(
         'set password',
-        `set a new password on the ${principal.toLowerCase()}`,
-        [text(`ALTER ${principal} `), ident('username'), text(' WITH PASSWORD = N'), { literal: 'password' }],
+        `set a new password on the ${principal.toLowerCase()}${unlock ? ' and unlock it' : ''}`,
+        [text(`ALTER ${principal} `), ident('username'), text(' WITH PASSWORD = N'), { literal: 'password' }, ...(unlock ? [text(' UNLOCK')] : [])],
         [user(req, t), nvarchar('password', checkPassword(req), true)],
       );
     },
 
     userExists(req: UserRef, t: Target): Statement {
-      const where = contained
-        ? 'EXISTS (SELECT 1 FROM sys.database_principals WHERE name = @username)'
-        : 'EXISTS (SELECT 1 FROM sys.server_principals WHERE name = @username) OR EXISTS (SELECT 1 FROM sys.database_principals WHERE name = @username)';
-      return query('check whether the user exists', `SELECT CASE WHEN ${where} THEN 1 ELSE 0 END AS present;`, [user(req, t)]);
+      // This environment's database only: a login of the same name may belong to another environment
+      // whose database shares the instance.
+      return query('check whether the user exists', 'SELECT CASE WHEN EXISTS (SELECT 1 FROM sys.database_principals WHERE name = @username) THEN 1 ELSE 0 END AS present;', [
+        user(req, t),
+      ]);
     },
 
     listUsers(req: { prefix: string }, t: Target): Statement {
-      const prefix = checkIdentifier(req.prefix, 'username', { ...t.rules, upperCaseUsernames: false });
-      const users = "SELECT name FROM sys.database_principals WHERE type = 'S' AND name LIKE @pattern ESCAPE N'\\'";
-      const logins = "SELECT name FROM sys.server_principals WHERE type = 'S' AND name LIKE @pattern ESCAPE N'\\'";
-      return query(`list users starting with ${prefix}`, `${contained ? users : `${logins}\nUNION\n${users}`}\nORDER BY name;`, [nvarchar('pattern', likePrefix(prefix))]);
+      const prefix = checkIdentifier(checkUsernamePrefix(req.prefix), 'username', { ...t.rules, upperCaseUsernames: false });
+      // sys.server_principals covers the whole instance, and other environments' databases may share
+      // it: only the users of this database count, with their login found by sid. principal_id 5 and
+      // up leaves out dbo, guest, INFORMATION_SCHEMA and sys; USER_NAME() is the admin itself.
+      return query(
+        `list users starting with ${prefix}`,
+        [
+          'SELECT dp.name AS name',
+          'FROM sys.database_principals AS dp',
+          ...(contained ? [] : ['LEFT JOIN sys.server_principals AS sp ON sp.sid = dp.sid']),
+          "WHERE dp.type = 'S' AND dp.principal_id > 4 AND dp.name <> USER_NAME()",
+          `  AND (dp.name LIKE @pattern ESCAPE N'\\'${contained ? '' : " OR sp.name LIKE @pattern ESCAPE N'\\'"})`,
+          'ORDER BY dp.name;',
+        ].join('\n'),
+        [nvarchar('pattern', likePrefix(prefix))],
+      );
     },
 
     findEntityTables(req: { entity: string }, t: Target): Statement {
@@ -312,6 +387,16 @@ function tsqlDialect(name: Exclude<DialectName, 'oracle'>) {
       );
     },
   } satisfies Dialect;
+}
+
+/**
+ * Write privileges only ever go to application tables and exposed views (`OSUSR_…`), whoever calls
+ * the builder: never an OSSYS_ table.
+ */
+export function checkWritable(object: string, privileges: readonly string[]): void {
+  if (privileges.some((p) => p !== 'SELECT') && !isApplicationTable(object)) {
+    throw new AppError('invalid_input', `INSERT, UPDATE and DELETE are only for application tables and views (OSUSR_…); ${object} is not one.`);
+  }
 }
 
 /** A session number from the server, checked before it goes anywhere near a statement. */

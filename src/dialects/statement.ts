@@ -46,6 +46,8 @@ export interface Statement {
   dynamic?: DynamicPart[];
   /** Oracle: the name of an OUT REF CURSOR bind whose rows are the result. */
   cursor?: string;
+  /** A sentence for the plan: why the statement is what it is on this platform. */
+  note?: string;
 }
 
 export type Row = Record<string, unknown>;

@@ -305,4 +305,14 @@ describe('revoke by name, orphans', () => {
     expect(statements).toContain('drop login');
     expect(store.audit.list({ env: 'dev' }).at(-1)).toMatchObject({ action: 'orphan_dropped', actor: USERS.approver });
   });
+
+  it('never reports, nor drops, a user that another environment owns (their databases may share a server)', async () => {
+    const user = await activeUser(); // active in dev
+    responder = (s) => (s.label.startsWith('list users') ? [{ name: user.username! }, { name: 'dbx_leftover_a1b2' }] : []);
+    const { expiry } = build();
+    const other = config.environments.find((e) => e.name !== 'dev' && e.dialect !== 'oracle')!;
+    const report = await expiry.findOrphans(other);
+    expect(report.unknown).toEqual(['dbx_leftover_a1b2']);
+    await expect(expiry.dropOrphan({ env: other.name, username: user.username!, actor: USERS.approver })).rejects.toThrow(/not an orphan/);
+  });
 });

@@ -27,8 +27,21 @@ const cases: Array<{ op: string; build: Build; sqlserver: string[]; azuresql: st
     oracle: [`CREATE USER "DBX_MARIA_K3X9" IDENTIFIED BY "${pw}"`, 'GRANT CREATE SESSION TO "DBX_MARIA_K3X9"'],
   },
   {
-    op: 'grantRead',
-    build: (d, n) => d.grantRead(u(n), targets[n]),
+    op: 'grantRead (read-only)',
+    build: (d, n) => d.grantRead(u(n), targets[n], 'read'),
+    sqlserver: [
+      'GRANT SELECT TO [dbx_maria_k3x9]',
+      'GRANT SHOWPLAN TO [dbx_maria_k3x9]',
+      'GRANT VIEW DATABASE STATE TO [dbx_maria_k3x9]',
+      'GRANT VIEW SERVER STATE TO [dbx_maria_k3x9]',
+    ],
+    azuresql: ['GRANT SELECT TO [dbx_maria_k3x9]', 'GRANT SHOWPLAN TO [dbx_maria_k3x9]', 'GRANT VIEW DATABASE STATE TO [dbx_maria_k3x9]'],
+    // READ, not SELECT: a read-only user must not LOCK TABLE or SELECT … FOR UPDATE (issue 15, item 5).
+    oracle: ['GRANT READ ANY TABLE TO "DBX_MARIA_K3X9"', 'GRANT SELECT ANY DICTIONARY TO "DBX_MARIA_K3X9"'],
+  },
+  {
+    op: 'grantRead (read & write)',
+    build: (d, n) => d.grantRead(u(n), targets[n], 'readwrite'),
     sqlserver: [
       'GRANT SELECT TO [dbx_maria_k3x9]',
       'GRANT SHOWPLAN TO [dbx_maria_k3x9]',
@@ -102,7 +115,14 @@ describe.each(cases)('$op', ({ build, ...expected }) => {
 });
 
 describe('grantInterop', () => {
-  it.each(['sqlserver', 'azuresql', 'oracle'] as const)('%s grants read on the eight metamodel tables and the catalog views of the seed', (name) => {
+  it('azuresql grants the eight metamodel tables only: no GRANT on system objects exists there, and the plan says why', () => {
+    const sqls = executed(dialects.azuresql.grantInterop(u('azuresql'), targets.azuresql), 'azuresql');
+    expect(sqls).toHaveLength(8);
+    expect(sqls.every((s) => /^GRANT SELECT ON OBJECT::\[dbo\]\.\[OSSYS_/.test(s))).toBe(true);
+    expect(dialects.azuresql.interopNotes(targets.azuresql).join(' ')).toMatch(/sys\.columns.*not granted.*already readable by public/);
+  });
+
+  it.each(['sqlserver', 'oracle'] as const)('%s grants read on the eight metamodel tables and the catalog views of the seed', (name) => {
     const sqls = executed(dialects[name].grantInterop(u(name), targets[name]), name);
     const q = (s: string) => (name === 'oracle' ? `"${s}"` : `[${s}]`);
     const schema = name === 'oracle' ? '"OSADMIN"' : '[dbo]';
@@ -112,7 +132,8 @@ describe('grantInterop', () => {
     }
     const catalog =
       name === 'oracle'
-        ? ['ALL_CONS_COLUMNS', 'ALL_CONSTRAINTS', 'ALL_TAB_COLS', 'ALL_TAB_COLUMNS', 'ALL_TYPES'].map((v) => `GRANT SELECT ON "SYS"."${v}" TO ${grantee}`)
+        ? // READ, which PUBLIC holds WITH GRANT OPTION; SELECT on a SYS view is ORA-01031 for a non-SYS admin.
+          ['ALL_CONS_COLUMNS', 'ALL_CONSTRAINTS', 'ALL_TAB_COLS', 'ALL_TAB_COLUMNS', 'ALL_TYPES'].map((v) => `GRANT READ ON "SYS"."${v}" TO ${grantee}`)
         : ['columns', 'foreign_keys', 'foreign_key_columns', 'index_columns', 'key_constraints', 'objects', 'schemas', 'tables', 'types'].map(
             (v) => `GRANT SELECT ON OBJECT::sys.[${v}] TO ${grantee}`,
           );
@@ -120,7 +141,7 @@ describe('grantInterop', () => {
     // Nothing beyond reading, and on Oracle the right to connect.
     const extra = name === 'oracle' ? 1 : 0;
     expect(sqls).toHaveLength(8 + catalog.length + extra);
-    expect(sqls.filter((s) => !s.startsWith('GRANT SELECT ON ') && s !== `GRANT CREATE SESSION TO ${grantee}`)).toEqual([]);
+    expect(sqls.filter((s) => !s.startsWith('GRANT SELECT ON ') && !s.startsWith('GRANT READ ON ') && s !== `GRANT CREATE SESSION TO ${grantee}`)).toEqual([]);
   });
 });
 
@@ -151,7 +172,7 @@ describe('queries bind every value and return the documented columns', () => {
     ['oracle', 'DBX\\_%'],
   ] as const)('listUsers on %s escapes _ in the LIKE prefix', (name, pattern) => {
     const statement = dialects[name].listUsers({ prefix: 'dbx_' }, targets[name]);
-    expect(statement.params).toEqual([{ name: 'pattern', value: pattern, type: 'nvarchar' }]);
+    expect(statement.params.find((p) => p.name === 'pattern')).toEqual({ name: 'pattern', value: pattern, type: 'nvarchar' });
     expect(statement.sql).toMatch(/ESCAPE N?'\\'/);
   });
 
@@ -162,8 +183,10 @@ describe('queries bind every value and return the documented columns', () => {
     expect(statement.sql).not.toMatch(/OSSYS/i);
   });
 
-  it('SQL Server lists both logins and users; Azure SQL only contained users', () => {
-    expect(dialects.sqlserver.listUsers({ prefix: 'dbx_' }, targets.sqlserver).sql).toContain('sys.server_principals');
+  it("SQL Server lists this database's users, with their logins found by sid; Azure SQL only contained users", () => {
+    const sql = dialects.sqlserver.listUsers({ prefix: 'dbx_' }, targets.sqlserver).sql;
+    expect(sql).toMatch(/^SELECT dp\.name AS name\nFROM sys\.database_principals AS dp\nLEFT JOIN sys\.server_principals AS sp ON sp\.sid = dp\.sid/);
+    expect(sql).not.toMatch(/UNION|FROM sys\.server_principals/);
     expect(dialects.azuresql.listUsers({ prefix: 'dbx_' }, targets.azuresql).sql).not.toContain('sys.server_principals');
   });
 });
@@ -186,14 +209,14 @@ describe('statement shape', () => {
   });
 
   it('VIEW SERVER STATE is granted from master, where server permissions can be granted', () => {
-    const last = dialects.sqlserver.grantRead({ username: 'dbx_maria_k3x9' }, targets.sqlserver).at(-1);
+    const last = dialects.sqlserver.grantRead({ username: 'dbx_maria_k3x9' }, targets.sqlserver, 'read').at(-1);
     expect(last?.sql).toContain('EXEC master.sys.sp_executesql @sql;');
   });
 
   it('SQL Server kills a session only while it still belongs to the user, and tolerates 6106 (already ended)', () => {
     const kill = dialects.sqlserver.killSession({ id: 53, username: 'dbx_maria_k3x9' }, targets.sqlserver);
     expect(kill.sql.split('\n')[0]).toBe(
-      'IF NOT EXISTS (SELECT 1 FROM sys.dm_exec_sessions WHERE session_id = @session_id AND login_name = @username) RETURN;',
+      'IF NOT EXISTS (SELECT 1 FROM sys.dm_exec_sessions WHERE session_id = @session_id AND original_login_name = @username) RETURN;',
     );
     expect(kill.sql).toContain('IF ERROR_NUMBER() NOT IN (6106) THROW;');
     expect(kill.params).toEqual([
@@ -265,7 +288,8 @@ describe('statement shape', () => {
     const t = targets[name];
     const all = [
       ...d.createUser({ username: userFor(name), password: pw }, t),
-      ...d.grantRead({ username: userFor(name) }, t),
+      ...d.grantRead({ username: userFor(name) }, t, 'read'),
+      ...d.grantRead({ username: userFor(name) }, t, 'readwrite'),
       ...d.grantInterop({ username: userFor(name) }, t),
     ];
     const text = executed(all, name).join('\n');

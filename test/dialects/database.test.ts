@@ -33,7 +33,7 @@ describe.each(names)('%s', (name) => {
       s.label.startsWith('list OSUSR_') ? [{ table_name: 'OSUSR_ABC_ORDER' }, { table_name: 'OSUSR_ABC_LINE' }] : [],
     );
     const created = await db.createUser({ username, password, kind: 'temporary' });
-    expect(created).toEqual({ username, kind: 'temporary', grantedTables: ['OSUSR_ABC_ORDER', 'OSUSR_ABC_LINE'] });
+    expect(created).toEqual({ username, kind: 'temporary', grantedTables: ['OSUSR_ABC_ORDER', 'OSUSR_ABC_LINE'], notes: [] });
     const expectedPlan = createUserPlan(dialects[name], { username, password, kind: 'temporary' }, targets[name]);
     expect(labels(executor.statements)).toEqual([
       ...labels(expectedPlan),

@@ -96,7 +96,7 @@ function build(name: DialectName, role: Role, value: string): Statement {
   const username = userFor(name);
   switch (role) {
     case 'username':
-      return d.grantRead({ username: value }, t)[0]!;
+      return d.grantRead({ username: value }, t, 'read')[0]!;
     case 'entity':
       return d.findEntityTables({ entity: value }, t);
     case 'table':
@@ -181,7 +181,7 @@ describe.each(names)('%s names', (name) => {
     const t = targets[name];
     const grant = d.grantObject({ username: userFor(name), object: 'OSUSR_ABC_ORDER', privileges: ['SELECT'] }, t);
     const cases: Array<[Statement, string]> = [
-      [d.grantRead({ username: userFor(name) }, t)[0]!, PARAM[name].username],
+      [d.grantRead({ username: userFor(name) }, t, 'read')[0]!, PARAM[name].username],
       [grant, PARAM[name].view],
       [grant, PARAM[name].schema],
     ];

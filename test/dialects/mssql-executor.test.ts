@@ -60,6 +60,11 @@ const rows = (columns: string[], values: (string | number)[][]): TdsReply => ({
 });
 
 describe('mssql executor over TDS', () => {
+  it('with both an instance and a port, connects by port (no SQL Browser lookup, which a tunnel rarely passes)', async () => {
+    const db = await open('sqlserver', () => rows(['present'], [[1]]), { instance: 'NO_SUCH_INSTANCE' });
+    await expect(db.userExists({ username: 'dbx_maria_k3x9' })).resolves.toBe(true);
+  });
+
   it('sends create, grants and write grants in order, each as sp_executesql with typed parameters', async () => {
     const db = await open('sqlserver', (req) => (req.sql.includes('FROM sys.tables') ? rows(['table_name'], [['OSUSR_ABC_ORDER'], ['OSUSR_ABC_LINE']]) : {}));
     const created = await db.createUser({ username, password, kind: 'temporary' });
@@ -93,7 +98,7 @@ describe('mssql executor over TDS', () => {
   });
 
   it('revokes: disable, list sessions, KILL each outside any transaction, drop user, drop login', async () => {
-    const db = await open('sqlserver', (req) => (req.sql.includes('FROM sys.dm_exec_sessions WHERE login_name') ? rows(['id'], [[53], [61]]) : {}));
+    const db = await open('sqlserver', (req) => (req.sql.includes('FROM sys.dm_exec_sessions WHERE original_login_name') ? rows(['id'], [[53], [61]]) : {}));
     const report = await db.revokeUser({ username });
     expect(report).toMatchObject({ complete: true, sessionsEnded: 2 });
     expect(sent().map(verb)).toEqual(['ALTER LOGIN', 'SELECT session_id AS id FROM sys.dm_exec', 'KILL', 'KILL', 'DROP USER', 'DROP LOGIN']);
@@ -116,7 +121,7 @@ describe('mssql executor over TDS', () => {
 
   it('a server error in the middle of a revocation lets the remaining steps run and is reported', async () => {
     const db = await open('sqlserver', (req) => {
-      if (req.sql.includes('FROM sys.dm_exec_sessions WHERE login_name')) return rows(['id'], [[53], [61]]);
+      if (req.sql.includes('FROM sys.dm_exec_sessions WHERE original_login_name')) return rows(['id'], [[53], [61]]);
       if (req.sql.includes("N'KILL '") && req.params[0]?.value === 53) return { error: { number: 6107, message: 'Only user processes can be killed.' } };
       return {};
     });

@@ -53,7 +53,7 @@ const password = 'Xy3-abc.def_GHI9';
 
 describe('oracleExecutor', () => {
   it('sends the create sequence as anonymous blocks with IN binds, autocommit, a call timeout, and closes each connection', async () => {
-    const stub = stubSource((sql) => (sql.includes('all_tables') ? { rows: [{ TABLE_NAME: 'OSUSR_ABC_ORDER' }] } : {}));
+    const stub = stubSource((sql) => (sql.includes('dba_tables') ? { rows: [{ TABLE_NAME: 'OSUSR_ABC_ORDER' }] } : {}));
     const db = createDatabase({ dialect: oracle, executor: oracleExecutor(stub.source, { requestTimeoutMs: 4000 }), target: targets.oracle });
     await db.createUser({ username, password, kind: 'temporary' });
     const sent = stub.calls.map((c) => (c.sql.startsWith('BEGIN') ? `block: ${/EXECUTE IMMEDIATE '([^']*)'/.exec(c.sql)?.[1]?.trim()}` : c.sql.split('\n')[0]));

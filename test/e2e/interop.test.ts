@@ -10,6 +10,8 @@ let h: Harness;
 /** What the dry-run databases know: whether the interop user exists, entities, exposed views and grants. */
 const world = {
   userExists: false,
+  /** Catalog views whose GRANT the server refuses in the documented way (the batch then returns a note row). */
+  refused: [] as string[],
   entities: [{ entity_name: 'Order', table_name: 'OSUSR_ABC_ORDER', module_name: 'Sales' }] as Record<string, string>[],
   views: [{ view_name: 'OSUSR_VIEW_ORDER', can_select: 0, can_insert: 0, can_update: 0, can_delete: 0 }] as Record<string, string | number>[],
 };
@@ -21,6 +23,8 @@ function respond(s: Statement) {
     return world.entities.filter((e) => e.entity_name!.toLowerCase() === wanted);
   }
   if (s.label.startsWith('list exposed')) return world.views;
+  const refused = world.refused.find((view) => s.label === `grant SELECT on ${view}`);
+  if (refused) return [{ note: `${refused} not granted (the server refused it): already readable by public` }];
   return [];
 }
 
@@ -34,6 +38,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   world.userExists = false;
+  world.refused = [];
   world.entities = [{ entity_name: 'Order', table_name: 'OSUSR_ABC_ORDER', module_name: 'Sales' }];
   world.views = [{ view_name: 'OSUSR_VIEW_ORDER', can_select: 0, can_insert: 0, can_update: 0, can_delete: 0 }];
 });
@@ -59,16 +64,17 @@ async function click(message: SlackCall, user: string, actionId = 'interop_appro
 const newStatements = (env: string, from: number) => h.executors.get(env)!.statements.slice(from);
 
 describe('setup', () => {
-  it('creates the interoperability user with the seed’s read grants and User/Tenant, after approval; the password goes to the requester only', async () => {
+  it('creates the interoperability user with the seed’s read grants (User/Tenant off by default), after approval; the password goes to the requester only', async () => {
     await h.settle();
     const mark = h.fake.calls.length;
     expect(await interop(USERS.requester, 'setup dev')).toContain('waiting for an approver of *dev*');
     const message = await approval(mark);
     const plan = callText(message);
-    expect(plan).toContain('CREATE USER dbx_interop');
+    // The plan is the dialect's own statements, masked: what the server will run on this platform.
+    expect(plan).toContain('CREATE LOGIN [dbx_interop] WITH PASSWORD = N');
     expect(plan).toContain('OSSYS_ENTITY_EXTRA_METADATA');
-    expect(plan).toContain('sys.foreign_key_columns');
-    expect(plan).toContain('OSSYS_VIEW_USER, OSSYS_VIEW_TENANT, OSSYS_USER, OSSYS_TENANT');
+    expect(plan).toContain('GRANT SELECT ON OBJECT::sys.[foreign_key_columns] TO [dbx_interop]');
+    expect(plan).not.toMatch(/OSSYS_VIEW_USER|OSSYS_USER|OSSYS_TENANT/);
     const before = h.executors.get('dev')!.statements.length;
     await click(message, USERS.approver);
     const credentials = await after(mark, (c) => c.method === 'chat.postEphemeral' && c.args['user'] === USERS.requester && callText(c).includes('Password'));
@@ -76,7 +82,8 @@ describe('setup', () => {
     const made = newStatements('dev', before);
     expect(made.find((s) => s.kind === 'create login')?.params.find((p) => p.name === 'password')?.value).toBe(password);
     const granted = made.filter((s) => s.kind === 'grant').map((s) => s.label);
-    for (const table of ['OSSYS_APPLICATION', 'OSSYS_MODULE', 'sys.types', 'OSSYS_VIEW_TENANT']) expect(granted.join('\n')).toContain(table);
+    for (const table of ['OSSYS_APPLICATION', 'OSSYS_MODULE', 'sys.types']) expect(granted.join('\n')).toContain(table);
+    expect(granted.join('\n')).not.toMatch(/OSSYS_VIEW_USER|OSSYS_VIEW_TENANT|OSSYS_USER|OSSYS_TENANT/);
     expect(granted.some((g) => /INSERT|UPDATE|DELETE/.test(g))).toBe(false);
     const updated = await after(mark, (c) => c.method === 'chat.update' && callText(c).includes('was created'));
     expect(callText(updated)).not.toContain(password);
@@ -101,6 +108,23 @@ describe('setup', () => {
     const password = passwordIn(credentials[0]!);
     expect(made.find((s) => s.kind === 'set password')?.params.find((p) => p.name === 'password')?.value).toBe(password);
     expect(callText(updated)).not.toContain(password);
+  });
+});
+
+describe('setup where the platform refuses catalog grants', () => {
+  it('completes, and the approval message (and so the audit) says the views are already readable by public', async () => {
+    world.userExists = true;
+    world.refused = ['sys.columns', 'sys.types'];
+    const mark = h.fake.calls.length;
+    await interop(USERS.requester, 'setup dev');
+    const message = await approval(mark);
+    await click(message, USERS.approver);
+    const updated = await after(mark, (c) => c.method === 'chat.update' && callText(c).includes('existed; its grants were re-applied'));
+    expect(callText(updated)).toContain('sys.columns not granted (the server refused it): already readable by public');
+    expect(callText(updated)).toContain('sys.types not granted');
+    expect(h.bot.store.audit.list({ env: 'dev' }).filter((e) => e.action === 'interop_not_granted').at(-1)?.detail).toMatchObject({
+      notes: [expect.stringContaining('sys.columns not granted'), expect.stringContaining('sys.types not granted')],
+    });
   });
 });
 

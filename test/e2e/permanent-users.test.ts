@@ -176,6 +176,8 @@ describe('rotation', () => {
     issued.push(fresh);
     const set = h.executors.get('dev')!.statements.filter((s) => s.kind === 'set password').at(-1)!;
     expect(set.params).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'username', value: request.username }), expect.objectContaining({ name: 'password', value: fresh })]));
+    // The request is active: the new password also lifts a lockout after bad passwords (issue 15, item 6).
+    expect(set.label).toBe('set a new password on the login and unlock it');
     await since(mark, (c) => c.method === 'chat.update' && callText(c).includes('New password approved by'));
     const again = await h.slack.blockAction({ user: USERS.approver, actionId: 'rotation_approve', value: request.id, container: { channel: APPROVALS, messageTs: '1' } });
     expect(callText(await h.fake.waitFor((c) => c.method === 'response_url' && c.args['responseUrl'] === again.responseUrl, 5000))).toContain('already decided');

@@ -277,6 +277,8 @@ describe('the request form and a password of the user’s own', () => {
     expect(fresh).not.toBe(chosen);
     const set = h.executors.get('dev')!.statements.filter((s) => s.kind === 'set password').at(-1)!;
     expect(set.params.find((p) => p.name === 'password')?.value).toBe(fresh);
+    // The request is active: the new password also lifts a lockout after bad passwords (issue 15, item 6).
+    expect(set.label).toBe('set a new password on the login and unlock it');
 
     // Someone else cannot rotate it.
     const stranger = await h.slack.blockAction({ user: USERS.other, actionId: 'credentials_rotate', value: requestId, container: { channel: 'DX', messageTs: '1', isEphemeral: true } });

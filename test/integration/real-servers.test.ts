@@ -10,6 +10,7 @@ import { mssqlExecutor } from '../../src/dialects/mssql-executor.js';
 import { oracle } from '../../src/dialects/oracle.js';
 import { oracleExecutor, oraclePool } from '../../src/dialects/oracle-executor.js';
 import { generatePassword } from '../../src/dialects/passwords.js';
+import { INTEROP_METAMODEL_TABLES } from '../../src/dialects/permissions.js';
 import { sqlServer } from '../../src/dialects/sqlserver.js';
 
 // An empty variable counts as unset, so `MSSQL_URL= npm test` skips rather than failing on a bad URL.
@@ -22,6 +23,8 @@ const ORDER = 'OSUSR_IT1_ORDER';
 const PARAM = 'OSSYS_IT_PARAM';
 /** Created by the admin after a user exists, to prove syncGrants picks up tables of later publishes. */
 const LATE = 'OSUSR_IT1_LATE';
+/** The view OutSystems creates when an entity is exposed to ODC, over ORDER. */
+const EXPOSED_VIEW = 'OSUSR_VIEW_IT1_ORDER';
 const TIMEOUT = 60_000;
 /** Creating the SQL Server test database, or a first connection to a cold Oracle, can take a while. */
 const HOOK_TIMEOUT = 180_000;
@@ -47,6 +50,12 @@ interface RealServer {
   createLateTable(): Promise<void>;
   dropLateTable(): Promise<void>;
   connectAs(user: WithPassword): Promise<UserSession>;
+  /** A query on the dialect's catalog views that the interoperability user must be able to run. */
+  catalogQuery: string;
+  /** Whether interop `expose` grants write on this dialect (read only on Oracle, as the seed says). */
+  interopWrites: boolean;
+  /** A statement that takes row locks with read access alone, where the dialect has one (Oracle: SELECT … FOR UPDATE). */
+  lockingRead?: string;
   /** Classifies a driver error; anything not recognised is 'other error'. */
   outcomeOf(err: unknown): Exclude<Outcome, 'accepted'>;
   close(): Promise<void>;
@@ -134,6 +143,74 @@ function lifecycle(name: string, variable: string, url: string | undefined, open
       expect(await s.db.listUsers({ prefix: PREFIX })).toContain(user.username);
     });
 
+    it('interop setup: the user reads the metamodel tables and the catalog views, writes nothing; expose grants the view and its table', async () => {
+      const s = server();
+      const user = { username: s.newUsername(), password: generatePassword() };
+      created.push(user.username);
+
+      const made = await s.db.createUser({ ...user, kind: 'interop' });
+      // A refused catalog grant is a note, never a failure (as sa / SYSTEM there should be none).
+      expect(Array.isArray(made.notes)).toBe(true);
+      expect((await s.db.grantInteropSet({ username: user.username })).notes).toEqual(made.notes);
+
+      let session = await s.connectAs(user);
+      try {
+        for (const table of INTEROP_METAMODEL_TABLES) await session.run(`SELECT COUNT(*) FROM ${s.schema}.${table}`);
+        await session.run(s.catalogQuery);
+        await expectOutcome(s, session.run(`INSERT INTO ${s.schema}.OSSYS_ENTITY (ID) VALUES (1)`), 'permission denied');
+        await expectOutcome(s, session.run(`SELECT COUNT(*) FROM ${s.schema}.${EXPOSED_VIEW}`), 'permission denied');
+      } finally {
+        await session.close();
+      }
+
+      const privileges = s.interopWrites ? (['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const) : (['SELECT'] as const);
+      await s.db.grantObjects({ username: user.username, grants: [EXPOSED_VIEW, ORDER].map((object) => ({ object, privileges: [...privileges] })) });
+      expect((await s.db.listExposedViews({ username: user.username })).find((v) => v.view === EXPOSED_VIEW)).toMatchObject({ select: true, insert: s.interopWrites });
+
+      session = await s.connectAs(user);
+      try {
+        await session.run(`SELECT COUNT(*) FROM ${s.schema}.${EXPOSED_VIEW}`);
+        const insert = session.run(`INSERT INTO ${s.schema}.${ORDER} (ID) VALUES (2)`);
+        if (s.interopWrites) await insert;
+        else await expectOutcome(s, insert, 'permission denied');
+      } finally {
+        await session.close();
+      }
+    });
+
+    it('revoking the interop user while a session of it is open ends the session and drops it', async () => {
+      const s = server();
+      const user = { username: s.newUsername(), password: generatePassword() };
+      created.push(user.username);
+      await s.db.createUser({ ...user, kind: 'interop' });
+      const held = await s.connectAs(user);
+      try {
+        await held.run(s.catalogQuery);
+
+        const report = await s.db.revokeUser({ username: user.username });
+
+        expect(failures(report)).toEqual([]);
+        expect(report.sessionsEnded).toBeGreaterThanOrEqual(1);
+        expect(await s.db.userExists({ username: user.username })).toBe(false);
+        await expectLoginRefused(s, user);
+      } finally {
+        await held.close().catch(() => {});
+      }
+    });
+
+    it('a read-only user cannot lock rows where the dialect would let SELECT do it', async () => {
+      const s = server();
+      if (!s.lockingRead) return;
+      const user = await newUser('readonly');
+      const session = await s.connectAs(user);
+      try {
+        await session.run(`SELECT COUNT(*) FROM ${s.schema}.${ORDER}`);
+        await expectOutcome(s, session.run(s.lockingRead), 'permission denied');
+      } finally {
+        await session.close();
+      }
+    });
+
     it('syncGrants gives a read-write user the tables created after it, once', async () => {
       const s = server();
       const user = await newUser('readwrite');
@@ -192,7 +269,8 @@ function lifecycle(name: string, variable: string, url: string | undefined, open
       const user = await newUser('readonly');
       const rotated = { username: user.username, password: generatePassword() };
 
-      await s.db.rotatePassword(rotated);
+      // As for an active request: with unlock (nothing to unlock here; the statement must still be accepted).
+      await s.db.rotatePassword({ ...rotated, unlock: true });
 
       await expectLoginRefused(s, user);
       const session = await s.connectAs(rotated);
@@ -380,10 +458,15 @@ function sqlServerHarness(url: string): RealServer {
         [
           `IF OBJECT_ID(N'dbo.${ORDER}', N'U') IS NULL CREATE TABLE dbo.${ORDER} (ID int);`,
           `IF OBJECT_ID(N'dbo.${PARAM}', N'U') IS NULL CREATE TABLE dbo.${PARAM} (ID int);`,
+          ...INTEROP_METAMODEL_TABLES.map((table) => `IF OBJECT_ID(N'dbo.${table}', N'U') IS NULL CREATE TABLE dbo.${table} (ID int);`),
+          // CREATE VIEW must start its batch.
+          `IF OBJECT_ID(N'dbo.${EXPOSED_VIEW}', N'V') IS NULL EXEC(N'CREATE VIEW dbo.${EXPOSED_VIEW} AS SELECT ID FROM dbo.${ORDER}');`,
           `DROP TABLE IF EXISTS dbo.${LATE};`,
         ].join('\n'),
       );
     },
+    catalogQuery: "SELECT COUNT(*) FROM sys.columns AS c JOIN sys.tables AS t ON t.object_id = c.object_id WHERE t.name LIKE 'OSSYS%'",
+    interopWrites: true,
     createLateTable: () => asAdmin(`CREATE TABLE dbo.${LATE} (ID int);`),
     dropLateTable: () => asAdmin(`DROP TABLE IF EXISTS dbo.${LATE};`),
     async connectAs(user) {
@@ -473,8 +556,14 @@ function oracleHarness(url: string): RealServer {
       await asAdmin(`GRANT UNLIMITED TABLESPACE TO ${schema}`);
       await asAdmin(`CREATE TABLE ${schema}.${ORDER} (ID NUMBER)`, [ORA_NAME_IN_USE]);
       await asAdmin(`CREATE TABLE ${schema}.${PARAM} (ID NUMBER)`, [ORA_NAME_IN_USE]);
+      for (const table of INTEROP_METAMODEL_TABLES) await asAdmin(`CREATE TABLE ${schema}.${table} (ID NUMBER)`, [ORA_NAME_IN_USE]);
+      await asAdmin(`CREATE OR REPLACE VIEW ${schema}.${EXPOSED_VIEW} AS SELECT ID FROM ${schema}.${ORDER}`);
       await asAdmin(`DROP TABLE ${schema}.${LATE} PURGE`, [ORA_NO_TABLE]);
     },
+    catalogQuery: `SELECT COUNT(*) FROM ALL_TAB_COLUMNS WHERE OWNER = '${schema}'`,
+    interopWrites: false,
+    // READ ANY TABLE refuses it (ORA-01031); SELECT ANY TABLE would take the row locks.
+    lockingRead: `SELECT ID FROM ${schema}.${ORDER} FOR UPDATE`,
     createLateTable: () => asAdmin(`CREATE TABLE ${schema}.${LATE} (ID NUMBER)`),
     dropLateTable: () => asAdmin(`DROP TABLE ${schema}.${LATE} PURGE`, [ORA_NO_TABLE]),
     async connectAs(user) {
