@@ -33,6 +33,8 @@ function nstring(value: string): string {
 interface DynamicOptions {
   /** A condition under which the batch does nothing: the principal is already gone. */
   skipIf?: string;
+  /** A condition under which the batch refuses to run, with our own fixed sentence. */
+  refuseIf?: { condition: string; message: string };
   /** Server-level permissions can be granted only from master. */
   inMaster?: boolean;
   /** Parameters passed through to the inner statement (for queries). */
@@ -66,6 +68,7 @@ function dynamic(kind: StatementKind, label: string, parts: DynamicPart[], param
       : exec;
   const lines = [
     ...(options.skipIf ? [`IF ${options.skipIf} RETURN;`] : []),
+    ...(options.refuseIf ? [`IF ${options.refuseIf.condition} THROW 50000, ${nstring(options.refuseIf.message)}, 1;`] : []),
     `DECLARE @sql nvarchar(max) = ${expr};`,
     `IF @sql IS NULL THROW 50000, N'A name or password is longer than 128 characters; nothing was run.', 1;`,
     run,
@@ -154,6 +157,15 @@ function tsqlDialect(name: Exclude<DialectName, 'oracle'>) {
             text(', CHECK_EXPIRATION = OFF, CHECK_POLICY = ON'),
           ],
           [user(req, t), password, database],
+          {
+            // Logins are per instance, and several environments' databases may share one: a login of
+            // this name may be another environment's (its interop user, say). Say so rather than
+            // "already exists", and never take it over.
+            refuseIf: {
+              condition: 'EXISTS (SELECT 1 FROM sys.server_principals WHERE name = @username)',
+              message: 'A login of this name already exists on this instance, perhaps for another environment whose database shares it; nothing was created. Give this environment its own username (interop.username).',
+            },
+          },
         ),
         dynamic(
           'create user',

@@ -100,6 +100,13 @@ describe('item 4: orphan detection stays inside its environment', () => {
     expect(sql).toContain('FROM sys.database_principals AS dp');
   });
 
+  it('SQL Server refuses to create a login whose name another environment on the instance already uses, and says why', () => {
+    const [login] = dialects.sqlserver.createUser({ username: 'dbx_interop', password, kind: 'interop' }, targets.sqlserver);
+    expect(login?.sql.split('\n')[0]).toBe(
+      "IF EXISTS (SELECT 1 FROM sys.server_principals WHERE name = @username) THROW 50000, N'A login of this name already exists on this instance, perhaps for another environment whose database shares it; nothing was created. Give this environment its own username (interop.username).', 1;",
+    );
+  });
+
   it("userExists on SQL Server asks this environment's database, not the whole instance", () => {
     const sql = dialects.sqlserver.userExists({ username: 'dbx_interop' }, targets.sqlserver).sql;
     expect(sql).not.toContain('server_principals');
