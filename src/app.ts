@@ -156,6 +156,8 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     const readiness = createReadiness({
       sqlite: () => store.checkWritable(),
       scheduler: () => timer.isRunning(),
+      // Issue 14: Slack's reachability and the workspace, as the background check last found them.
+      slack: () => slack.problem(),
       // userExists is a cheap catalogue query every dialect has; the name is valid everywhere (upper case for Oracle).
       databases: Object.fromEntries(config.environments.map((env) => [env.name, async () => void (await database(env).userExists({ username: 'DBACCESS_READINESS_PROBE' }))])),
       secrets: () => config.environments.map((env) => env.adminPassword()),

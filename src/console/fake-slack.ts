@@ -45,10 +45,19 @@ export interface FakeSlack {
   fail(method: string, fault: FakeFault, times?: number): void;
   /** Resolves with the first call (already recorded or future) matching the predicate; rejects after timeoutMs with a message listing the methods seen. */
   waitFor(predicate: (call: SlackCall) => boolean, timeoutMs?: number): Promise<SlackCall>;
+  /**
+   * Takes the whole Web API down until `outage(undefined)`: 'refused' stops listening (connections are
+   * refused, as with a host that is down; response_url posts fail too), `{ status }` answers every
+   * Web API call with that HTTP status, `{ delayMs }` answers every call that much later. Calls that
+   * reach the fake are still recorded.
+   */
+  outage(mode: FakeOutage | undefined): Promise<void>;
   /** Calls of one method. */
   callsOf(method: string): SlackCall[];
   close(): Promise<void>;
 }
+
+export type FakeOutage = 'refused' | { status: number } | { delayMs: number };
 
 type Reply = { status: number; headers: Record<string, string>; body: unknown };
 type Args = Record<string, unknown>;
@@ -81,6 +90,7 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
   const timers = new Set<NodeJS.Timeout>();
   let sequence = 0;
   let origin = '';
+  let outage: FakeOutage | undefined;
 
   function next(): number {
     sequence += 1;
@@ -282,6 +292,10 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
     const token = bearer(req.headers.authorization) ?? (typeof args.token === 'string' ? args.token : undefined);
     delete args.token;
     record({ method, args, token, at: Date.now() });
+    if (outage !== undefined && outage !== 'refused') {
+      if ('status' in outage) return { status: outage.status, headers: {}, body: { ok: false, error: 'fatal_error' } };
+      await sleep(outage.delayMs);
+    }
     if (token === undefined) return slackError('not_authed');
     return withFault(method, answer(method, args));
   }
@@ -300,13 +314,21 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
     );
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
+  function listen(port: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  await listen(0);
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('fake Slack is not listening on a TCP port');
-  origin = `http://127.0.0.1:${address.port}`;
+  const port = address.port;
+  origin = `http://127.0.0.1:${port}`;
 
   return {
     apiUrl: `${origin}/api/`,
@@ -357,10 +379,23 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
         waiters.add(waiter);
       });
     },
+    async outage(mode) {
+      const wasRefused = outage === 'refused';
+      outage = mode;
+      if (mode === 'refused' && !wasRefused) {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      } else if (mode !== 'refused' && wasRefused) {
+        await listen(port);
+      }
+    },
     callsOf(method) {
       return calls.filter((c) => c.method === method);
     },
     close() {
+      if (outage === 'refused') return Promise.resolve();
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       for (const waiter of waiters) waiter.reject(new Error('fake Slack closed'));

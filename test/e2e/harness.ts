@@ -109,7 +109,21 @@ export interface HarnessOptions {
   /** Web API retries of the bot's WebClient; 0 by default, so faults show at once. */
   slackRetries?: number;
   revocation?: Partial<RevocationSettings>;
+  /**
+   * SLACK_TEAM_ID: the fake's workspace by default; null leaves it unset, so the bot learns its
+   * workspace from auth.test in the background.
+   */
+  teamId?: string | null;
+  /** SLACK_API_TIMEOUT_MS. */
+  slackApiTimeoutMs?: number;
+  /** Runs before the bot starts (e.g. take the fake Web API down). */
+  beforeStart?: (fake: FakeSlack) => Promise<void> | void;
 }
+
+/** The fake's workspace (startFakeSlack's default team). */
+export const TEAM_ID = 'T0FAKE0001';
+/** Short waits between attempts to reach Slack, so recovery shows within a test. */
+export const TEST_BACKOFF = { firstMs: 50, maxMs: 400 };
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'dbaccess-e2e-'));
@@ -135,9 +149,18 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ? { now: () => Date.now(), advance: () => {} }
     : { now: () => now, advance: (ms: number) => void (now += ms) };
   const config = loadTestConfig(join(dir, 'state', 'dbaccess.sqlite'), options.extraEnvironments);
+  await options.beforeStart?.(fake);
   const bot = await startBot({
     config,
-    slack: { port: 0, apiUrl: fake.apiUrl, socketMode: false, secrets: () => ({ botToken: 'xoxb-test', signingSecret: SIGNING_SECRET, appToken: undefined }) },
+    slack: {
+      port: 0,
+      apiUrl: fake.apiUrl,
+      socketMode: false,
+      teamId: options.teamId === null ? undefined : (options.teamId ?? TEAM_ID),
+      backoff: TEST_BACKOFF,
+      ...(options.slackApiTimeoutMs !== undefined ? { apiTimeoutMs: options.slackApiTimeoutMs } : {}),
+      secrets: () => ({ botToken: 'xoxb-test', signingSecret: SIGNING_SECRET, appToken: undefined }),
+    },
     log: createLogger({ level: 'debug', destination }),
     clock,
     host: '127.0.0.1',
