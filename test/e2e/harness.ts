@@ -173,6 +173,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return executor;
     },
   });
+  // The bot learns Slack's state in the background; a test that reads /readyz first waits for that.
+  if (bot.opsPort !== undefined && !options.beforeStart) await slackReady(bot.opsPort);
   const eventsUrl = `http://127.0.0.1:${bot.port}/slack/events`;
   const slack = createSlackDriver({ eventsUrl, signingSecret: SIGNING_SECRET, fake });
   return {
@@ -216,4 +218,22 @@ export function passwordIn(call: SlackCall): string {
   const match = /\*Password\*\\n`([^`]+)`/.exec(JSON.stringify(call.args['blocks']));
   if (!match) throw new Error(`no password in ${call.method}`);
   return match[1]!;
+}
+
+/** The `slack` check of /readyz. */
+export async function slackCheck(opsPort: number): Promise<string | undefined> {
+  const report = (await (await fetch(`http://127.0.0.1:${opsPort}/readyz`)).json()) as { checks: Record<string, string> };
+  return report.checks['slack'];
+}
+
+/** Resolves once /readyz says Slack is ok; rejects after `timeoutMs`. */
+export async function slackReady(opsPort: number, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let last: string | undefined;
+  while (Date.now() < until) {
+    last = await slackCheck(opsPort);
+    if (last === 'ok') return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`Slack not ready within ${timeoutMs} ms: ${last}`);
 }

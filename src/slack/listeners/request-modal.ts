@@ -1,10 +1,11 @@
 // The form behind a bare `/dbuser request`: checked before it closes, so mistakes show next to their field.
 import { parseDuration } from '../../duration.js';
 import { AppError, isAppError } from '../../errors.js';
-import { VIEWS, textMessage } from '../blocks.js';
+import { VIEWS, textMessage, type SlackMessage } from '../blocks.js';
 import type { SlackDeps } from '../deps.js';
 import { errorReply } from '../replies.js';
 import type { Listeners } from '../router.js';
+import { settledAtOnce } from '../settled-at-once.js';
 
 /** Which form field an error belongs to, from what it says. */
 function fieldOf(err: AppError): 'env' | 'duration' | 'reason' | 'password' {
@@ -59,7 +60,11 @@ export function registerRequestModal(listeners: Listeners, deps: SlackDeps): voi
   });
 }
 
-/** The form behind a bare `/dbuser permanent`: refusals shown next to their field; the support text comes by DM. */
+/**
+ * The form behind a bare `/dbuser permanent`: refusals shown next to their field, inside the
+ * acknowledgement; the approval posts and the support-case text (by DM) come after it, so a slow
+ * Slack never makes the form fail while the requests exist (issue 14, problem 4).
+ */
 export function registerPermanentModal(listeners: Listeners, deps: SlackDeps): void {
   listeners.view(VIEWS.permanent, async ({ ack, body, view, client }) => {
     const user = body.user.id;
@@ -69,30 +74,31 @@ export function registerPermanentModal(listeners: Listeners, deps: SlackDeps): v
     const via = (v['via']?.['value']?.selected_option?.value ?? 'vpn') as 'vpn' | 'tgw' | 'allowlist';
     const ips = (v['ips']?.['value']?.value ?? '').split(',').map((ip) => ip.trim()).filter(Boolean);
     const reason = v['reason']?.['value']?.value ?? '';
+    // requestPermanent checks everything before its first Slack call: what it refuses at once is a
+    // field error; what it does after (users.info, one post per environment) runs after the ack.
+    const work = deps.permanent.requestPermanent({ envs, requester: user, access, via, ips, reason });
+    const atOnce = await settledAtOnce(work);
+    if (typeof atOnce === 'object' && 'failed' in atOnce && isAppError(atOnce.failed) && atOnce.failed.code !== 'internal') {
+      const err = atOnce.failed;
+      const field = /IP|allowlist/i.test(err.message) ? 'ips' : /reason/i.test(err.message) ? 'reason' : /tunnel|--via/i.test(err.message) ? 'via' : 'envs';
+      await ack({ response_action: 'errors', errors: { [field]: err.message.slice(0, 300) } });
+      return;
+    }
+    await ack();
+    const tell = async (message: SlackMessage) => {
+      const dm = await client.conversations.open({ users: user });
+      if (dm.channel?.id) await client.chat.postEphemeral({ channel: dm.channel.id, user, ...message });
+    };
     try {
-      const { requests, supportText } = await deps.permanent.requestPermanent({ envs, requester: user, access, via, ips, reason });
-      await ack();
-      const dm = await client.conversations.open({ users: user });
-      if (dm.channel?.id) {
-        await client.chat.postEphemeral({
-          channel: dm.channel.id,
-          user,
-          ...textMessage(
-            `Permanent user request${requests.length > 1 ? 's' : ''} ${requests.map((r) => `\`${r.id}\` (${r.env})`).join(', ')} sent to the permanent-user approvers. ` +
-              `The bot cannot change the network: open an OutSystems support case with this text.\n\`\`\`${supportText}\`\`\``,
-          ),
-        });
-      }
+      const { requests, supportText } = typeof atOnce === 'object' && 'done' in atOnce ? atOnce.done : await work;
+      await tell(
+        textMessage(
+          `Permanent user request${requests.length > 1 ? 's' : ''} ${requests.map((r) => `\`${r.id}\` (${r.env})`).join(', ')} sent to the permanent-user approvers. ` +
+            `The bot cannot change the network: open an OutSystems support case with this text.\n\`\`\`${supportText}\`\`\``,
+        ),
+      );
     } catch (err) {
-      if (isAppError(err) && err.code !== 'internal') {
-        const field = /IP|allowlist/i.test(err.message) ? 'ips' : /reason/i.test(err.message) ? 'reason' : /tunnel|--via/i.test(err.message) ? 'via' : 'envs';
-        await ack({ response_action: 'errors', errors: { [field]: err.message.slice(0, 300) } });
-        return;
-      }
-      await ack();
-      const reply = errorReply(err, deps.log, { user, view: 'permanent' });
-      const dm = await client.conversations.open({ users: user });
-      if (dm.channel?.id) await client.chat.postEphemeral({ channel: dm.channel.id, user, ...reply });
+      await tell(errorReply(err, deps.log, { user, view: 'permanent' })).catch((failed: unknown) => deps.log.warn({ err: failed, user }, 'could not tell the requester the outcome of the permanent-user form'));
     }
   });
 }
