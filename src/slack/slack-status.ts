@@ -99,9 +99,9 @@ export function watchSlackStatus(options: SlackStatusOptions): SlackStatus {
     else if (before === 'checking') log.info({ url: options.apiUrl, team: result.team_id }, 'Slack Web API reachable');
   }
 
-  /** One log line per change of state or reason, not per attempt. */
+  /** One log line per change of state, not per attempt (/readyz shows the latest reason). */
   function enter(next: 'unreachable' | 'refused', why: string): void {
-    const changed = state !== next || reason !== why;
+    const changed = state !== next;
     state = next;
     reason = why;
     if (!changed) return;

@@ -60,7 +60,7 @@ export function keepSocketConnected(options: SocketConnectionOptions): SocketCon
   }
 
   function failed(next: 'unreachable' | 'refused', why: string): void {
-    const changed = state !== next || reason !== why;
+    const changed = state !== next;
     state = next;
     reason = why;
     if (!changed) return;

@@ -116,6 +116,8 @@ export interface HarnessOptions {
   teamId?: string | null;
   /** SLACK_API_TIMEOUT_MS. */
   slackApiTimeoutMs?: number;
+  /** Socket Mode with this app-level token (no HTTP receiver: eventsUrl and the driver are unusable). */
+  appToken?: string;
   /** Runs before the bot starts (e.g. take the fake Web API down). */
   beforeStart?: (fake: FakeSlack) => Promise<void> | void;
 }
@@ -155,11 +157,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     slack: {
       port: 0,
       apiUrl: fake.apiUrl,
-      socketMode: false,
+      socketMode: options.appToken !== undefined,
       teamId: options.teamId === null ? undefined : (options.teamId ?? TEAM_ID),
       backoff: TEST_BACKOFF,
       ...(options.slackApiTimeoutMs !== undefined ? { apiTimeoutMs: options.slackApiTimeoutMs } : {}),
-      secrets: () => ({ botToken: 'xoxb-test', signingSecret: SIGNING_SECRET, appToken: undefined }),
+      secrets: () => ({ botToken: 'xoxb-test', signingSecret: SIGNING_SECRET, appToken: options.appToken }),
     },
     log: createLogger({ level: 'debug', destination }),
     clock,
