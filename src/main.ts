@@ -3,31 +3,8 @@
 import { startBot, type Bot } from './app.js';
 import { loadConfig, loadSlackSettings } from './config.js';
 import { isAppError } from './errors.js';
-import { createLogger, type Logger } from './log.js';
-import { redactSecrets } from './ops/health.js';
-
-/** An error as the process-level handlers log it: its kind, code and sentence, scrubbed of anything secret-shaped. */
-function scrubbed(err: unknown, secrets: readonly string[]): Record<string, unknown> {
-  if (!(err instanceof Error)) return { message: redactSecrets(String(err), secrets) };
-  const code = 'code' in err && typeof err.code === 'string' ? err.code : undefined;
-  return { type: err.name, ...(code ? { code } : {}), message: redactSecrets(err.message, secrets), stack: redactSecrets(err.stack ?? '', secrets) };
-}
-
-/**
- * A rejection nobody handled is logged and the bot carries on: the expiry timer must keep revoking
- * users whatever a library does with a failed Slack call (issue 14, problem 5). An uncaught exception
- * leaves the process in an unknown state (Node's documentation says not to resume), so it is logged
- * and the process exits; a restart reconciles whatever was interrupted.
- */
-function guardProcess(log: Logger, secrets: readonly string[]): void {
-  process.on('unhandledRejection', (reason) => {
-    log.error({ error: scrubbed(reason, secrets) }, 'unhandled promise rejection; the bot carries on');
-  });
-  process.on('uncaughtException', (err, origin) => {
-    log.fatal({ error: scrubbed(err, secrets), origin }, 'uncaught exception; exiting');
-    process.exit(1);
-  });
-}
+import { createLogger } from './log.js';
+import { guardProcess } from './ops/process-guard.js';
 
 async function main(): Promise<void> {
   let config;
@@ -43,7 +20,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger({ level: config.vars.LOG_LEVEL });
   const { botToken, signingSecret, appToken } = slack.secrets();
-  guardProcess(log, [botToken, signingSecret, ...(appToken ? [appToken] : []), ...config.environments.map((env) => env.adminPassword())]);
+  guardProcess({ log, secrets: [botToken, signingSecret, ...(appToken ? [appToken] : []), ...config.environments.map((env) => env.adminPassword())] });
   // Installed before starting, so a signal during start-up still stops cleanly once started.
   let bot: Bot | undefined;
   let stopRequested = false;
