@@ -20,7 +20,7 @@ import { registerPermanentModal, registerRequestModal } from './listeners/reques
 import { registerRotationActions } from './listeners/rotation-actions.js';
 import { gateSlackRequests } from './request-gate.js';
 import { routeListeners } from './router.js';
-import { keepSocketConnected, type SocketConnection } from './socket-connection.js';
+import { keepSocketConnected, withoutAttemptNoise, type SocketConnection } from './socket-connection.js';
 import { watchSlackStatus, type SlackStatus } from './slack-status.js';
 import { workspaceGuard } from './workspace.js';
 
@@ -116,7 +116,7 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
     if (!secrets.appToken) throw new Error('Socket Mode needs SLACK_APP_TOKEN');
     const receiver = new SocketModeReceiver({
       appToken: secrets.appToken,
-      logger,
+      logger: withoutAttemptNoise(logger),
       // Reconnection is socket-connection.ts's, with its own retry policy: not the Web API client's.
       autoReconnectEnabled: false,
       installerOptions: { clientOptions: { slackApiUrl: webApiUrl, retryConfig: { retries: 0 }, timeout, fetch: observed } },

@@ -5,8 +5,30 @@
 // (3 retries), and when apps.connections.open still fails it rejects a promise nobody awaits, which
 // ends the process. Here the client never reconnects by itself (autoReconnectEnabled: false): it
 // reports 'disconnected', and this loop opens a new connection with backoff, forever.
+import type { Logger as BoltLogger } from '@slack/bolt';
 import type { Logger } from '../log.js';
 import { describeSlackFailure, platformError } from './slack-status.js';
+
+/**
+ * What the Socket Mode client and its Web API client say about each failed connection attempt: this
+ * module logs the change of state once instead, so these are dropped (issue 14: one line per state
+ * change, not one per attempt). Everything else passes through.
+ */
+const PER_ATTEMPT = /^(Failed to retrieve a new WSS URL|WebSocket error|apps\.connections\.open did not return a URL|http request failed)/;
+
+/** `logger` without the per-attempt connection failures. */
+export function withoutAttemptNoise(logger: BoltLogger): BoltLogger {
+  const keep = (msg: unknown[]) => !PER_ATTEMPT.test(String(msg[0] ?? ''));
+  return {
+    ...logger,
+    warn: (...msg) => {
+      if (keep(msg)) logger.warn(...msg);
+    },
+    error: (...msg) => {
+      if (keep(msg)) logger.error(...msg);
+    },
+  };
+}
 
 /** The part of @slack/socket-mode's SocketModeClient used here. */
 export interface SocketClient {
