@@ -1,6 +1,7 @@
 // A local fake of the Slack Web API and of response_url: answers like Slack, records every call, fails on demand.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { attachFakeSocketMode, SOCKET_PATH, type FakeSocketMode } from './fake-socket-mode.js';
 
 export interface SlackCall {
   method: string;
@@ -54,6 +55,8 @@ export interface FakeSlack {
   outage(mode: FakeOutage | undefined): Promise<void>;
   /** Calls of one method. */
   callsOf(method: string): SlackCall[];
+  /** The Socket Mode endpoint apps.connections.open points to (an outage 'refused' drops its connections too). */
+  socketMode: FakeSocketMode;
   close(): Promise<void>;
 }
 
@@ -255,6 +258,8 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
       }
       case 'files.completeUploadExternal':
         return ok({ files: (Array.isArray(args.files) ? args.files : []).map((f) => ({ ...(f as object) })) });
+      case 'apps.connections.open':
+        return ok({ url: `${origin.replace(/^http/, 'ws')}${SOCKET_PATH}${next()}` });
       case 'usergroups.users.list': {
         const members = usergroups.get(String(args.usergroup ?? ''));
         return members === undefined ? slackError('no_such_subteam') : ok({ users: [...members] });
@@ -324,6 +329,7 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
     });
   }
 
+  const socketMode = attachFakeSocketMode(server);
   await listen(0);
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('fake Slack is not listening on a TCP port');
@@ -383,6 +389,7 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
       const wasRefused = outage === 'refused';
       outage = mode;
       if (mode === 'refused' && !wasRefused) {
+        socketMode.drop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();
@@ -394,7 +401,9 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
     callsOf(method) {
       return calls.filter((c) => c.method === method);
     },
+    socketMode,
     close() {
+      socketMode.drop();
       if (outage === 'refused') return Promise.resolve();
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
