@@ -32,8 +32,8 @@ export interface SlackStatus {
   problem(): string | undefined;
   /**
    * What a Web API call of the bot found: `undefined` when Slack answered, else the reason it could
-   * not be reached. A failure while reachable starts the background checks again; an answer while
-   * unreachable ends them.
+   * not be reached. A failure while reachable, or an answer while unreachable, runs the check at
+   * once; only its answer changes the state.
    */
   observe(failure: string | undefined): void;
   /** Starts the first check; never throws, never rejects. */
@@ -143,30 +143,15 @@ export function watchSlackStatus(options: SlackStatusOptions): SlackStatus {
       }
     },
     observe(failure) {
-      if (stopped) return;
-      if (failure === undefined) {
-        // An answer proves Slack is back; the identity still needs auth.test when never learned.
-        if (state === 'unreachable') {
-          if (learnedTeam === undefined && options.teamId === undefined) {
-            clearTimeout(timer);
-            timer = undefined;
-            void check();
-            return;
-          }
-          clearTimeout(timer);
-          timer = undefined;
-          failures = 0;
-          state = 'reachable';
-          reason = '';
-          log.info({ url: options.apiUrl }, 'Slack Web API reachable again');
-        }
-        return;
-      }
-      if (state === 'reachable') {
-        failures = 1;
-        enter('unreachable', failure);
-        schedule();
-      }
+      if (stopped || running) return;
+      // A call's outcome only prompts a check at once: a single failed call (one 500 among many)
+      // does not make Slack unreachable, and the state changes only on the check's own answer.
+      const doubt = failure !== undefined && state === 'reachable';
+      const hope = failure === undefined && (state === 'unreachable' || state === 'checking');
+      if (!doubt && !hope) return;
+      clearTimeout(timer);
+      timer = undefined;
+      void check();
     },
     start() {
       stopped = false;

@@ -16,7 +16,7 @@ function platform(error: string): Error {
   return Object.assign(new Error(`An API error occurred: ${error}`), { code: 'slack_webapi_platform_error', data: { ok: false, error } });
 }
 
-function arrange(answers: (() => Promise<AuthTestResult>)[], teamId?: string) {
+function arrange(answers: (() => Promise<AuthTestResult>)[], teamId?: string, backoff = BACKOFF) {
   const logs: { msg: string; reason?: string }[] = [];
   const destination = new Writable({
     write(chunk, _encoding, done) {
@@ -30,7 +30,7 @@ function arrange(answers: (() => Promise<AuthTestResult>)[], teamId?: string) {
     teamId,
     apiUrl: URL,
     log: createLogger({ level: 'info', destination }),
-    backoff: BACKOFF,
+    backoff,
   });
   statuses.push(status);
   return { status, logs, calls: () => calls };
@@ -93,26 +93,34 @@ describe('watchSlackStatus', () => {
     expect(status.problem()).toContain('belongs to workspace T0OURS, not SLACK_TEAM_ID T0GIVEN');
   });
 
-  it('a failed Web API call while reachable starts the checks again; the next answer ends them', async () => {
-    const { status, logs } = arrange([ok, () => Promise.reject(refused()), ok]);
+  it('a failed Web API call while reachable runs the check at once; only the check changes the state', async () => {
+    const { status, logs, calls } = arrange([ok, () => Promise.reject(refused()), ok, ok]);
     status.start();
     await until(() => status.state() === 'reachable');
 
     status.observe('HTTP 503');
-    expect(status.state()).toBe('unreachable');
+    await until(() => calls() === 2 && status.state() === 'unreachable');
     expect(status.teamId()).toBe('T0OURS');
     await until(() => status.state() === 'reachable');
-    status.observe('ECONNRESET');
+    const checks = calls();
+    // One failed call while Slack answers the check: nothing to log.
+    status.observe('HTTP 500');
+    await until(() => calls() === checks + 1);
     status.observe(undefined);
 
     expect(status.state()).toBe('reachable');
-    expect(logs.map((l) => l.msg)).toEqual([
-      'Slack Web API reachable',
-      'Slack Web API unreachable; retrying',
-      'Slack Web API reachable again',
-      'Slack Web API unreachable; retrying',
-      'Slack Web API reachable again',
-    ]);
+    expect(logs.map((l) => l.msg)).toEqual(['Slack Web API reachable', 'Slack Web API unreachable; retrying', 'Slack Web API reachable again']);
+  });
+
+  it('an answer to another call while unreachable runs the check at once instead of waiting out the backoff', async () => {
+    const { status, calls } = arrange([() => Promise.reject(refused()), ok], undefined, { firstMs: 60_000, maxMs: 60_000 });
+    status.start();
+    await until(() => status.state() === 'unreachable');
+
+    status.observe(undefined);
+    await until(() => status.state() === 'reachable');
+
+    expect(calls()).toBe(2);
   });
 });
 
