@@ -138,7 +138,7 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
   // With `authorize` Bolt's own client has no token; the notifier and jobs use it, so it gets the bot's.
   app.client = new webApi.WebClient(secrets.botToken, app.webClientOptions);
 
-  app.use(workspaceGuard(() => status.teamId(), deps.log));
+  app.use(workspaceGuard(status, deps.log));
 
   const listeners = routeListeners(app, deps.log);
   registerDbuserCommand(listeners, deps);

@@ -4,6 +4,7 @@
 // Why not Bolt's own check: with a `token`, Bolt calls auth.test once at construction and caches the
 // promise. A failure is then an unhandled rejection (the process exits), and every request after it
 // fails authorization until a restart, even once Slack is back (issue 14, problems 1 and 2).
+import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 
 /** What auth.test tells (the fields used). */
@@ -36,6 +37,11 @@ export interface SlackStatus {
    * once; only its answer changes the state.
    */
   observe(failure: string | undefined): void;
+  /**
+   * Someone is waiting on the workspace (a request was refused because it is unknown): check again
+   * now rather than at the end of the backoff, at most once per first backoff step. Never waits.
+   */
+  recheck(): void;
   /** Starts the first check; never throws, never rejects. */
   start(): void;
   stop(): void;
@@ -49,12 +55,14 @@ export interface SlackStatusOptions {
   /** The Web API base URL, for the log line. */
   apiUrl: string;
   log: Logger;
-  /** First wait after a failure, doubled each time up to maxMs (±20 % jitter). Default 1 s and 60 s. */
+  /** First wait after a failure, doubled each time up to maxMs (±20 % jitter). Default 1 s and 30 s. */
   backoff?: { firstMs: number; maxMs: number } | undefined;
   random?: () => number;
+  /** For recheck's rate limit. */
+  clock?: Clock;
 }
 
-const DEFAULT_BACKOFF = { firstMs: 1_000, maxMs: 60_000 };
+const DEFAULT_BACKOFF = { firstMs: 1_000, maxMs: 30_000 };
 
 /** Slack error codes that mean the token itself is wrong: retrying faster will not help. */
 const REFUSED = new Set(['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'token_expired', 'team_disabled', 'user_removed_from_team', 'not_allowed_token_type']);
@@ -63,6 +71,7 @@ export function watchSlackStatus(options: SlackStatusOptions): SlackStatus {
   const { log } = options;
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
   const random = options.random ?? Math.random;
+  const clock = options.clock ?? systemClock;
   let state: SlackReachability = 'checking';
   let reason = '';
   let learnedTeam: string | undefined;
@@ -71,6 +80,7 @@ export function watchSlackStatus(options: SlackStatusOptions): SlackStatus {
   let running = false;
   let stopped = false;
   let failures = 0;
+  let lastCheckAt = 0;
 
   function schedule(): void {
     if (stopped || timer || running) return;
@@ -112,6 +122,7 @@ export function watchSlackStatus(options: SlackStatusOptions): SlackStatus {
   async function check(): Promise<void> {
     if (stopped || running) return;
     running = true;
+    lastCheckAt = clock.now();
     try {
       reachable(await options.authTest());
     } catch (err) {
@@ -149,6 +160,12 @@ export function watchSlackStatus(options: SlackStatusOptions): SlackStatus {
       const doubt = failure !== undefined && state === 'reachable';
       const hope = failure === undefined && (state === 'unreachable' || state === 'checking');
       if (!doubt && !hope) return;
+      clearTimeout(timer);
+      timer = undefined;
+      void check();
+    },
+    recheck() {
+      if (stopped || running || state === 'reachable' || clock.now() - lastCheckAt < backoff.firstMs) return;
       clearTimeout(timer);
       timer = undefined;
       void check();

@@ -2,6 +2,7 @@
 // once and without a Web API call; until the workspace is known, nothing is acted on (fail closed).
 import type { AnyMiddlewareArgs, Middleware, types } from '@slack/bolt';
 import type { Logger } from '../log.js';
+import type { SlackStatus } from './slack-status.js';
 
 /** What a person reads while the bot has not yet learned (or cannot confirm) its workspace. */
 export const UNVERIFIED_TEXT = ':hourglass_flowing_sand: The bot cannot verify this workspace yet (Slack is not answering it); try again in a minute.';
@@ -21,16 +22,20 @@ export function teamOf(body: unknown): string | undefined {
  * sentence and dropped: a slash command gets it in the acknowledgement, a form gets it pushed on top
  * (closing it brings the form back with what was typed), a click through its response_url.
  */
-export function workspaceGuard(expectedTeam: () => string | undefined, log: Logger): Middleware<AnyMiddlewareArgs> {
+export function workspaceGuard(status: Pick<SlackStatus, 'teamId' | 'recheck'>, log: Logger): Middleware<AnyMiddlewareArgs> {
   return async (args) => {
-    const expected = expectedTeam();
+    const expected = status.teamId();
     const team = teamOf(args.body);
     if (expected !== undefined && team === expected) {
       await args.next();
       return;
     }
     if (expected !== undefined) log.warn({ team, expected }, 'request from another workspace dropped');
-    else log.warn({ team }, 'request refused: the workspace is not verified yet');
+    else {
+      log.warn({ team }, 'request refused: the workspace is not verified yet');
+      // In the background: the person trying again in a minute should find Slack checked since.
+      status.recheck();
+    }
     // Events are acknowledged by Bolt itself, and a foreign workspace is told nothing.
     if ('command' in args) {
       await args.ack(expected === undefined ? { response_type: 'ephemeral', text: UNVERIFIED_TEXT } : undefined);

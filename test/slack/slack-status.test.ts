@@ -135,3 +135,31 @@ describe('describeSlackFailure', () => {
     expect(describeSlackFailure(err)).toBe(expected);
   });
 });
+
+describe('recheck', () => {
+  it('a request waiting on the workspace runs the check at once, at most once per first backoff step', async () => {
+    let now = 0;
+    let calls = 0;
+    const answers = [() => Promise.reject(refused()), ok];
+    const status = watchSlackStatus({
+      authTest: () => answers[Math.min(calls++, 1)]!(),
+      apiUrl: URL,
+      log: createLogger({ level: 'silent' }),
+      // The backoff's own timer does not fire within this test.
+      backoff: { firstMs: 60_000, maxMs: 60_000 },
+      clock: { now: () => now },
+    });
+    statuses.push(status);
+    status.start();
+    await until(() => status.state() === 'unreachable');
+
+    status.recheck();
+    expect(calls).toBe(1);
+    now += 60_000;
+    status.recheck();
+    await until(() => status.state() === 'reachable');
+
+    expect(calls).toBe(2);
+    expect(status.teamId()).toBe('T0OURS');
+  });
+});
