@@ -74,6 +74,14 @@ describe.each(OUTAGES)('no SLACK_TEAM_ID, the Web API %s from the start', (label
         expect(JSON.stringify(sent.json), `/dbuser ${text}`).toContain(UNVERIFIED);
       }
     }
+    const form = await h.slack.viewSubmission({ user: USERS.requester, view: { callbackId: 'dbuser_permanent', values: permanentForm(['dev'], 'vpn', '') } });
+    const click = await h.slack.blockAction({ user: USERS.approver, actionId: 'approval_approve', value: 'r_anything', container: { channel: 'C0APPROVALS', messageTs: '1' } });
+    // The form stays open under a short note; the click is told through its response_url (when that answers).
+    expect(form.status).toBe(200);
+    expect(form.json).toMatchObject({ response_action: 'push', view: { type: 'modal' } });
+    expect(JSON.stringify(form.json)).toContain(UNVERIFIED);
+    expect(click.status).toBe(200);
+    if (mode !== 'refused') expect(await replyTo(h, click.responseUrl)).toContain(UNVERIFIED);
     const health = await fetch(`http://127.0.0.1:${h.bot.opsPort}/healthz`);
     const ready = await fetch(`http://127.0.0.1:${h.bot.opsPort}/readyz`);
 
@@ -83,6 +91,7 @@ describe.each(OUTAGES)('no SLACK_TEAM_ID, the Web API %s from the start', (label
     // Only /readyz's probe reached the database.
     expect((h.executors.get('dev')?.statements ?? []).filter((st) => !st.params.some((p) => p.value === 'DBACCESS_READINESS_PROBE'))).toEqual([]);
     expect(h.fake.calls.filter((c) => c.method !== 'auth.test' && c.method !== 'response_url')).toEqual([]);
+    expect(h.bot.store.requests.findPermanent('dev', 'readonly')).toBeUndefined();
     // Retried in the background, logged once.
     if (mode !== 'refused') await waitUntil(() => h.fake.callsOf('auth.test').length >= 2, 'a second auth.test');
     expect(count(h, 'Slack Web API unreachable; retrying')).toBe(1);
