@@ -232,3 +232,27 @@ describe('the permanent-user form while every Web API call takes 1.6 s (issue 14
     expect(form.json).toMatchObject({ response_action: 'errors', errors: { envs: expect.stringContaining('already has a read-only permanent user') } });
   });
 });
+
+describe('a revoked bot token (auth.test answers invalid_auth)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ ops: true, beforeStart: (fake) => fake.fail('auth.test', { error: 'invalid_auth' }, 1_000) });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('the bot stays up, names SLACK_BOT_TOKEN in /readyz and once in the log, and acts on nothing, even with SLACK_TEAM_ID set', async () => {
+    await waitUntil(async () => (await slackCheck(h.bot.opsPort!))?.includes('SLACK_BOT_TOKEN') ?? false, '/readyz to name SLACK_BOT_TOKEN');
+    await waitUntil(() => h.fake.callsOf('auth.test').length >= 3, 'auth.test retried');
+
+    const sent = await h.slack.slashCommand({ user: USERS.requester, command: '/dbuser', text: 'request dev --reason "revoked"' });
+
+    expect(sent.status).toBe(200);
+    expect(JSON.stringify(sent.json)).toContain(UNVERIFIED);
+    expect(h.bot.store.requests.listByRequester(USERS.requester)).toEqual([]);
+    expect(await slackCheck(h.bot.opsPort!)).toBe('error: auth.test answered invalid_auth; replace SLACK_BOT_TOKEN (OAuth & Permissions) and restart');
+    expect(count(h, 'Slack refused the bot token (SLACK_BOT_TOKEN); requests are refused until it is replaced')).toBe(1);
+    expect(h.logs.join('\n')).not.toContain('xoxb-test');
+  });
+});
