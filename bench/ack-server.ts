@@ -8,7 +8,7 @@ import { startBot } from '../src/app.js';
 import { dryRunExecutor } from '../src/dialects/executor.js';
 import { createLogger } from '../src/log.js';
 import { slackFetch } from '../src/slack/slack-fetch.js';
-import { benchConfig, BOT_TOKEN, SIGNING_SECRET, summarize, tell, type Summary } from './lib.js';
+import { benchConfig, BOT_TOKEN, SIGNING_SECRET, summarize, TEAM_ID, tell, type Summary } from './lib.js';
 
 /**
  * ours: the real bot; bare: Bolt that only acks. Diagnosis (--diagnose): bare-respond acks, then posts a short reply to the
@@ -42,7 +42,7 @@ if (!kind || !dir || !dbPath || !apiUrl) throw new Error('usage: ack-server.ts <
 async function startOurs(): Promise<{ port: number; stop: () => Promise<void> }> {
   const bot = await startBot({
     config: benchConfig(dir, dbPath),
-    slack: { port: 0, apiUrl, socketMode: false, secrets: () => ({ botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, appToken: undefined }) },
+    slack: { port: 0, apiUrl, socketMode: false, teamId: TEAM_ID, secrets: () => ({ botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, appToken: undefined }) },
     // As in production (src/main.ts): info level, JSON lines on stdout (which the bench discards).
     log: createLogger({ level: 'info' }),
     executorFor: () => dryRunExecutor(),

@@ -5,7 +5,7 @@ import { startBot } from '../src/app.js';
 import { dryRunExecutor } from '../src/dialects/executor.js';
 import { createLogger } from '../src/log.js';
 import { openStore } from '../src/store/store.js';
-import { benchConfig, BOT_TOKEN, seedActiveUsers, SIGNING_SECRET, sleep, summarize, tell, type Summary } from './lib.js';
+import { benchConfig, BOT_TOKEN, seedActiveUsers, SIGNING_SECRET, sleep, summarize, TEAM_ID, tell, type Summary } from './lib.js';
 
 export interface RevocationResult {
   users: number;
@@ -44,7 +44,7 @@ const seedMs = Date.now() - seedStart;
 
 const bot = await startBot({
   config,
-  slack: { port: 0, apiUrl, socketMode: false, secrets: () => ({ botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, appToken: undefined }) },
+  slack: { port: 0, apiUrl, socketMode: false, teamId: TEAM_ID, secrets: () => ({ botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, appToken: undefined }) },
   log: createLogger({ level: 'info' }),
   executorFor: () => dryRunExecutor(),
   host: '127.0.0.1',

@@ -187,6 +187,8 @@ export async function startBot(options: BotOptions): Promise<Bot> {
         const missing = access.unknownEnvironments();
         return missing.length ? `open requests of environments no longer configured: ${missing.join(', ')}; the bot leaves them alone` : undefined;
       },
+      // Issue 14: Slack's reachability and the workspace, as the background check last found them.
+      slack: () => slack.problem(),
       // userExists is a cheap catalogue query every dialect has; the name is valid everywhere (upper case for Oracle).
       databases: Object.fromEntries(config.environments.map((env) => [env.name, async () => void (await database(env).userExists({ username: 'DBACCESS_READINESS_PROBE' }))])),
       secrets: () => config.environments.map((env) => env.adminPassword()),

@@ -133,6 +133,16 @@ export interface SlackSettings {
   apiUrl: string | undefined;
   /** Socket Mode when SLACK_APP_TOKEN is set. */
   socketMode: boolean;
+  /**
+   * The workspace the bot serves (SLACK_TEAM_ID). When set, every request is checked against it at
+   * once; when unset, the workspace is learned from auth.test in the background and requests are
+   * refused until it is known.
+   */
+  teamId?: string | undefined;
+  /** Longest wait for one Web API call (SLACK_API_TIMEOUT_MS); the WebClient's default is none. */
+  apiTimeoutMs?: number | undefined;
+  /** Waits between attempts to reach Slack (identity check, Socket Mode connection); tests shorten them. */
+  backoff?: { firstMs: number; maxMs: number } | undefined;
   secrets(): { botToken: string; signingSecret: string; appToken: string | undefined };
 }
 
@@ -142,6 +152,8 @@ const SlackVars = z.object({
   SLACK_APP_TOKEN: z.string(expecting('an app-level token with connections:write, for Socket Mode', 'SLACK_APP_TOKEN=xapp-…')).regex(/^xapp-/).optional(),
   SLACK_API_URL: z.url(expecting('a URL ending in /api/', 'SLACK_API_URL=https://slack.com/api/')).optional(),
   PORT: z.coerce.number(expecting('a port number from 1 to 65535', 'PORT=3000')).int().min(1).max(65535).default(3000),
+  SLACK_TEAM_ID: z.string(expecting('the workspace ID (in Slack: workspace menu → Settings, or the T… in auth.test)', 'SLACK_TEAM_ID=T0123ABCD')).regex(/^[TE][A-Z0-9]{2,}$/).optional(),
+  SLACK_API_TIMEOUT_MS: z.coerce.number(expecting('milliseconds, from 1000 to 120000', 'SLACK_API_TIMEOUT_MS=10000')).int().min(1000).max(120_000).default(10_000),
 });
 
 /** Reads the Slack variables; a missing or malformed one stops start-up with a message naming it (never its value). */
@@ -157,6 +169,8 @@ export function loadSlackSettings(env: NodeJS.ProcessEnv = process.env): SlackSe
     port: v.PORT,
     apiUrl: v.SLACK_API_URL,
     socketMode: v.SLACK_APP_TOKEN !== undefined,
+    teamId: v.SLACK_TEAM_ID,
+    apiTimeoutMs: v.SLACK_API_TIMEOUT_MS,
     secrets: () => ({ botToken: v.SLACK_BOT_TOKEN, signingSecret: v.SLACK_SIGNING_SECRET, appToken: v.SLACK_APP_TOKEN }),
   };
 }

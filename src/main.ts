@@ -1,8 +1,10 @@
-// Entry point: load configuration, start the bot, stop cleanly on SIGTERM / SIGINT.
+// Entry point: load configuration, start the bot, stop cleanly on SIGTERM / SIGINT, and outlive any
+// promise rejection nobody handled.
 import { startBot, type Bot } from './app.js';
 import { loadConfig, loadSlackSettings } from './config.js';
 import { isAppError } from './errors.js';
 import { createLogger } from './log.js';
+import { guardProcess } from './ops/process-guard.js';
 
 async function main(): Promise<void> {
   let config;
@@ -17,6 +19,8 @@ async function main(): Promise<void> {
     return;
   }
   const log = createLogger({ level: config.vars.LOG_LEVEL });
+  const { botToken, signingSecret, appToken } = slack.secrets();
+  guardProcess({ log, secrets: [botToken, signingSecret, ...(appToken ? [appToken] : []), ...config.environments.map((env) => env.adminPassword())] });
   // Installed before starting, so a signal during start-up still stops cleanly once started.
   let bot: Bot | undefined;
   let stopRequested = false;

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { EnvVars, lifetimeAtLeast, loadConfig, parseEnvironmentsFile } from '../src/config.js';
+import { EnvVars, lifetimeAtLeast, loadConfig, loadSlackSettings, parseEnvironmentsFile } from '../src/config.js';
 import { AppError } from '../src/errors.js';
 
 const HOUR = 3_600_000;
@@ -885,6 +885,32 @@ describe('EnvVars', () => {
   it('refuses an orphan-check schedule that is not cron syntax', () => {
     const error = caught(() => loadConfig({ env: { ORPHAN_CHECK_CRON: 'daily' }, readFile: () => fileWith() }));
     expect(error.message).toContain("ORPHAN_CHECK_CRON: expected a cron expression such as '17 6 * * *'");
+  });
+});
+
+describe('loadSlackSettings', () => {
+  const base = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'signing-secret-1' };
+
+  it('SLACK_TEAM_ID is optional; SLACK_API_TIMEOUT_MS defaults to 10 s', () => {
+    const settings = loadSlackSettings(base);
+
+    expect(settings.teamId).toBeUndefined();
+    expect(settings.apiTimeoutMs).toBe(10_000);
+  });
+
+  it('reads SLACK_TEAM_ID and SLACK_API_TIMEOUT_MS', () => {
+    const settings = loadSlackSettings({ ...base, SLACK_TEAM_ID: 'T0123ABCD', SLACK_API_TIMEOUT_MS: '2500' });
+
+    expect(settings.teamId).toBe('T0123ABCD');
+    expect(settings.apiTimeoutMs).toBe(2_500);
+  });
+
+  it.each([
+    ['SLACK_TEAM_ID', 'my-workspace'],
+    ['SLACK_API_TIMEOUT_MS', '50'],
+    ['SLACK_API_TIMEOUT_MS', 'ten seconds'],
+  ])('a malformed %s (%s) stops start-up with a message naming it', (name, value) => {
+    expect(() => loadSlackSettings({ ...base, [name]: value })).toThrow(new RegExp(`${name}: `));
   });
 });
 

@@ -8,6 +8,7 @@ import { generatePassword } from '../dialects/passwords.js';
 import { EXPOSED_VIEW_PREFIX, isApplicationTable } from '../dialects/permissions.js';
 import { AppError } from '../errors.js';
 import { failpoint } from '../failpoints.js';
+import type { ObjectPrivilege } from '../dialects/dialect.js';
 import type { InteropAction, InteropObject } from '../store/interop.js';
 import { countApproval, quorumLine, requiredApprovals } from './core/approval.js';
 import type { AccessDeps, TemporaryAccess } from './temporary.js';
@@ -17,6 +18,13 @@ import type { AccessDeps, TemporaryAccess } from './temporary.js';
  * users' password hashes) or OSSYS_TENANT (issue 15, item 3; docs/configuration.md says what they expose).
  */
 export const USER_AND_TENANT_OBJECTS = ['OSSYS_VIEW_USER', 'OSSYS_VIEW_TENANT'] as const;
+
+const OBJECT_PRIVILEGES: readonly string[] = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] satisfies readonly ObjectPrivilege[];
+
+/** The privileges stored with an action are text (JSON); only the four the dialects grant are passed on. */
+function isObjectPrivilege(privilege: string): privilege is ObjectPrivilege {
+  return OBJECT_PRIVILEGES.includes(privilege);
+}
 
 /** The dedicated interoperability user of an environment. */
 export function interopUsername(env: LoadedEnvironment, prefix: string): string {
@@ -275,7 +283,7 @@ export function createInterop(deps: AccessDeps & { temporary: TemporaryAccess })
             store.audit.append({ actor: 'bot', action: 'interop_not_granted', env: env.name, detail: { interopAction: decided.id, notes } });
           }
         } else {
-          await db.grantObjects({ username, grants: decided.objects.map((o) => ({ object: o.object, privileges: o.privileges as never })) });
+          await db.grantObjects({ username, grants: decided.objects.map((o) => ({ object: o.object, privileges: o.privileges.filter(isObjectPrivilege) })) });
           for (const o of decided.objects) store.interop.recordGrant({ env: env.name, object: o.object, kind: o.kind, privileges: o.privileges, actionId: decided.id });
           result = `Granted ${username}: ${decided.objects.map((o) => `${o.privileges.join(', ')} on ${o.object}`).join('; ')}.`;
         }

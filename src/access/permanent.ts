@@ -6,7 +6,7 @@ import type { GrantReport } from '../dialects/database.js';
 import { targetOf } from '../dialects/index.js';
 import { generatePassword } from '../dialects/passwords.js';
 import { nominalUsername } from '../dialects/usernames.js';
-import { AppError } from '../errors.js';
+import { AppError, isAppError } from '../errors.js';
 import { failpoint } from '../failpoints.js';
 import { OPEN_STATES, type AccessRequest, type Via } from '../store/requests.js';
 import { countApproval, quorumLine, requiredApprovals } from './core/approval.js';
@@ -82,6 +82,19 @@ export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryA
     return [...new Set(ips)];
   }
 
+  /** One per environment and access, and the connection rules: checked before any Slack call, and again in the inserting transaction. */
+  function checkOne(env: LoadedEnvironment, input: Pick<PermanentRequestInput, 'access' | 'via'>): void {
+    const existing = store.requests.findPermanent(env.name, input.access);
+    if (existing) {
+      throw new AppError(
+        'conflict',
+        `${env.name} already has a ${accessWord(input.access)} permanent user (\`${existing.username}\`, <@${existing.requester}>, ${existing.state}): one per environment. For a new password use \`/dbuser rotate ${env.name} --access ${accessFlag(input.access)}\`.`,
+        { field: 'envs' },
+      );
+    }
+    checkConnection(env, input.via);
+  }
+
   function supportText(envs: LoadedEnvironment[], input: Pick<PermanentRequestInput, 'access' | 'via' | 'ips'>, requests: AccessRequest[]): string {
     return [
       `Subject: Direct database access (permanent user) — ${envs.map((e) => e.name).join(', ')}`,
@@ -96,25 +109,35 @@ export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryA
   }
 
   return {
-    /** One request per environment, each decided by that environment's permanent-user approvers. */
-    async requestPermanent(input: PermanentRequestInput): Promise<PermanentRequestOutcome> {
+    /**
+     * Every rule of a permanent request that needs no Slack call, in the order a person would fix them;
+     * throws an AppError naming its form field. The form calls it inside Slack's acknowledgement.
+     */
+    validatePermanent(input: PermanentRequestInput): { reason: string; ips: string[]; envs: LoadedEnvironment[] } {
       const reason = input.reason.trim();
       if (reason.length === 0) throw new AppError('invalid_input', 'A permanent user needs a reason: add --reason "what it is for".', { field: 'reason' });
       const ips = checkIps(input.via, input.ips);
-      const envs = [...new Set(input.envs.map((e) => e.trim().toLowerCase()).filter(Boolean))].map((name) => temporary.environment(name));
+      const envs = [...new Set(input.envs.map((e) => e.trim().toLowerCase()).filter(Boolean))].map((name) => {
+        try {
+          return temporary.environment(name);
+        } catch (err) {
+          throw isAppError(err) ? new AppError(err.code, err.message, { field: 'envs' }) : err;
+        }
+      });
       if (envs.length === 0) throw new AppError('invalid_input', 'Name at least one environment.', { field: 'envs' });
+      for (const env of envs) checkOne(env, input);
+      return { reason, ips, envs };
+    },
+
+    /** One request per environment, each decided by that environment's permanent-user approvers. */
+    async requestPermanent(input: PermanentRequestInput): Promise<PermanentRequestOutcome> {
+      const { reason, ips, envs } = this.validatePermanent(input);
       const requesterName = await deps.directory.displayName(input.requester).catch(() => input.requester);
       // The rules are checked in the transaction that inserts: two overlapping requests cannot both pass
       // (a VPN user and an allowlisted one side by side), since nothing is awaited in between.
       const created = store.transaction(() =>
         envs.map((env) => {
-          const existing = store.requests.findPermanent(env.name, input.access);
-          if (existing) {
-            throw new AppError(
-              'conflict',
-              `${env.name} already has a ${accessWord(input.access)} permanent user (\`${existing.username}\`, <@${existing.requester}>, ${existing.state}): one per environment. For a new password use \`/dbuser rotate ${env.name} --access ${accessFlag(input.access)}\`.`, { field: 'envs' });
-          }
-          checkConnection(env, input.via);
+          checkOne(env, input);
           const username = nominalUsername({ prefix: config.usernamePrefix, requester: `${input.access === 'readonly' ? 'ro' : 'rw'}_${env.name}`, rules: targetOf(env).rules });
           const request = store.requests.create(
             { kind: 'permanent', env: env.name, requester: input.requester, requesterName, access: input.access, durationMs: 0, reason, ownPassword: false, breakGlass: false, via: input.via, ips, username },

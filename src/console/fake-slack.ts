@@ -1,6 +1,7 @@
 // A local fake of the Slack Web API and of response_url: answers like Slack, records every call, fails on demand.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { attachFakeSocketMode, SOCKET_PATH, type FakeSocketMode } from './fake-socket-mode.js';
 
 export interface SlackCall {
   method: string;
@@ -45,10 +46,21 @@ export interface FakeSlack {
   fail(method: string, fault: FakeFault, times?: number): void;
   /** Resolves with the first call (already recorded or future) matching the predicate; rejects after timeoutMs with a message listing the methods seen. */
   waitFor(predicate: (call: SlackCall) => boolean, timeoutMs?: number): Promise<SlackCall>;
+  /**
+   * Takes the whole Web API down until `outage(undefined)`: 'refused' stops listening (connections are
+   * refused, as with a host that is down; response_url posts fail too), `{ status }` answers every
+   * Web API call with that HTTP status, `{ delayMs }` answers every call that much later. Calls that
+   * reach the fake are still recorded.
+   */
+  outage(mode: FakeOutage | undefined): Promise<void>;
   /** Calls of one method. */
   callsOf(method: string): SlackCall[];
+  /** The Socket Mode endpoint apps.connections.open points to (an outage 'refused' drops its connections too). */
+  socketMode: FakeSocketMode;
   close(): Promise<void>;
 }
+
+export type FakeOutage = 'refused' | { status: number } | { delayMs: number };
 
 type Reply = { status: number; headers: Record<string, string>; body: unknown };
 type Args = Record<string, unknown>;
@@ -81,6 +93,7 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
   const timers = new Set<NodeJS.Timeout>();
   let sequence = 0;
   let origin = '';
+  let outage: FakeOutage | undefined;
 
   function next(): number {
     sequence += 1;
@@ -245,6 +258,8 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
       }
       case 'files.completeUploadExternal':
         return ok({ files: (Array.isArray(args.files) ? args.files : []).map((f) => ({ ...(f as object) })) });
+      case 'apps.connections.open':
+        return ok({ url: `${origin.replace(/^http/, 'ws')}${SOCKET_PATH}${next()}` });
       case 'usergroups.users.list': {
         const members = usergroups.get(String(args.usergroup ?? ''));
         return members === undefined ? slackError('no_such_subteam') : ok({ users: [...members] });
@@ -282,6 +297,10 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
     const token = bearer(req.headers.authorization) ?? (typeof args.token === 'string' ? args.token : undefined);
     delete args.token;
     record({ method, args, token, at: Date.now() });
+    if (outage !== undefined && outage !== 'refused') {
+      if ('status' in outage) return { status: outage.status, headers: {}, body: { ok: false, error: 'fatal_error' } };
+      await sleep(outage.delayMs);
+    }
     if (token === undefined) return slackError('not_authed');
     return withFault(method, answer(method, args));
   }
@@ -300,13 +319,22 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
     );
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
+  function listen(port: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  const socketMode = attachFakeSocketMode(server);
+  await listen(0);
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('fake Slack is not listening on a TCP port');
-  origin = `http://127.0.0.1:${address.port}`;
+  const port = address.port;
+  origin = `http://127.0.0.1:${port}`;
 
   return {
     apiUrl: `${origin}/api/`,
@@ -357,10 +385,26 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
         waiters.add(waiter);
       });
     },
+    async outage(mode) {
+      const wasRefused = outage === 'refused';
+      outage = mode;
+      if (mode === 'refused' && !wasRefused) {
+        socketMode.drop();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      } else if (mode !== 'refused' && wasRefused) {
+        await listen(port);
+      }
+    },
     callsOf(method) {
       return calls.filter((c) => c.method === method);
     },
+    socketMode,
     close() {
+      socketMode.drop();
+      if (outage === 'refused') return Promise.resolve();
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       for (const waiter of waiters) waiter.reject(new Error('fake Slack closed'));

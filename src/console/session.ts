@@ -137,7 +137,7 @@ export async function startConsoleSession(io: ConsoleIo): Promise<ConsoleSession
     const log = createLogger({ level: config.vars.LOG_LEVEL, destination: { write: (line: string) => void (logOpen && writeSync(logFd, line)) } });
     bot = await startBot({
       config,
-      slack: { port: 0, apiUrl: fake.apiUrl, socketMode: false, secrets: () => ({ botToken: 'xoxb-console', signingSecret, appToken: undefined }) },
+      slack: { port: 0, apiUrl: fake.apiUrl, socketMode: false, teamId: 'T0FAKE0001', secrets: () => ({ botToken: 'xoxb-console', signingSecret, appToken: undefined }) },
       log,
       clock: { now: io.now ?? (() => Date.now()) },
       host: '127.0.0.1',

@@ -1,4 +1,4 @@
-// Readiness: whether the bot can do its job now (state database writable, expiry timer running, each environment's database reachable), for /readyz.
+// Readiness: whether the bot can do its job now (state database writable, expiry timer running, Slack answering, each environment's database reachable), for /readyz.
 import { systemClock, within, type Clock } from '../clock.js';
 import { isAppError } from '../errors.js';
 
@@ -7,7 +7,7 @@ export type CheckStatus = 'ok' | `error: ${string}` | `warning: ${string}`;
 
 export interface ReadinessReport {
   ready: boolean;
-  /** `sqlite`, `scheduler`, and `db:<environment>` for each environment. */
+  /** `sqlite`, `scheduler`, `slack` (when given), and `db:<environment>` for each environment. */
   checks: Record<string, CheckStatus>;
 }
 
@@ -18,6 +18,11 @@ export interface ReadinessOptions {
   scheduler: () => boolean;
   /** A configuration problem that does not stop the bot (open requests of an environment no longer configured), or undefined. */
   config?: () => string | undefined;
+  /**
+   * Whether Slack is usable: undefined when it is, else why not. Read from memory (the bot checks
+   * Slack in the background), so it costs nothing however often /readyz is asked.
+   */
+  slack?: () => string | undefined;
   /** Per environment: resolves when its database answers a trivial query, rejects otherwise. */
   databases: Record<string, () => Promise<void>>;
   /** Values that must never appear in the output (the admin passwords), whatever an error says. */
@@ -109,6 +114,12 @@ export function createReadiness(options: ReadinessOptions): Readiness {
       };
       const warning = options.config?.();
       if (warning !== undefined) checks['config'] = `warning: ${truncate(warning)}`;
+      const slack = options.slack;
+      if (slack) {
+        // Not through failed(): the bot already logs each change of Slack's state once, not per probe.
+        const problem = slack();
+        checks['slack'] = problem === undefined ? 'ok' : `error: ${safeMessage(new CheckFailure(problem), secrets())}`;
+      }
       const names = Object.keys(options.databases);
       const results = await Promise.all(names.map((name) => database(`db:${name}`, options.databases[name]!)));
       names.forEach((name, i) => (checks[`db:${name}`] = results[i]!));

@@ -1,5 +1,6 @@
 // The fetch Bolt and the Web API client use. Replies to a response_url leave over node:http(s) with
-// kept-alive connections; everything else (Web API calls, file uploads) goes through the given fetch.
+// kept-alive connections; everything else (Web API calls, file uploads) goes through the given fetch,
+// and observeWebApi tells the Slack status (slack-status.ts) whether each Web API call got an answer.
 //
 // Why: Bolt's respond() posts through Node's built-in fetch, which costs about 0.6–1 ms of CPU and a
 // good deal of garbage per reply, on the same event loop that must acknowledge the next command within
@@ -7,6 +8,7 @@
 // (`npm run bench -- --only=ack --diagnose`: bare-respond against bare-respond-http).
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { describeSlackFailure } from './slack-status.js';
 
 export interface SlackFetchOptions {
   /** The Web API base (clientOptions.slackApiUrl); URLs under it always go through `inner`. */
@@ -103,5 +105,28 @@ function replyResponse(status: number, statusText: string, headers: IncomingHttp
     text: () => Promise.resolve(body.toString('utf8')),
     json: () => Promise.resolve().then(() => JSON.parse(body.toString('utf8')) as unknown),
     clone: () => replyResponse(status, statusText, headers, body),
+  };
+}
+
+/**
+ * Tells `observe` what each Web API call found: undefined when Slack answered (any status below 500),
+ * else why it did not (a socket error code, a timeout, "HTTP 503"). Replies to a response_url are
+ * not the Web API and are not reported. The call itself is untouched.
+ */
+export function observeWebApi<Init, Res extends { status: number }>(
+  inner: (url: string | URL, init?: Init) => Promise<Res>,
+  webApiUrl: string,
+  observe: (failure: string | undefined) => void,
+): (url: string | URL, init?: Init) => Promise<Res> {
+  return async (url, init) => {
+    if (!String(url).startsWith(webApiUrl)) return inner(url, init);
+    try {
+      const response = await inner(url, init);
+      observe(response.status >= 500 ? `HTTP ${response.status}` : undefined);
+      return response;
+    } catch (err) {
+      observe(describeSlackFailure(err));
+      throw err;
+    }
   };
 }

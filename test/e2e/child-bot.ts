@@ -12,7 +12,7 @@ if (!db || !apiUrl) throw new Error('CHILD_DB and FAKE_SLACK_API_URL are require
 
 const bot = await startBot({
   config: loadTestConfig(db, QUICK_ENVIRONMENT),
-  slack: { port: 0, apiUrl, socketMode: false, secrets: () => ({ botToken: 'xoxb-test', signingSecret: SIGNING_SECRET, appToken: undefined }) },
+  slack: { port: 0, apiUrl, socketMode: false, teamId: 'T0FAKE0001', secrets: () => ({ botToken: 'xoxb-test', signingSecret: SIGNING_SECRET, appToken: undefined }) },
   log: createLogger({ level: 'info', destination: process.stderr }),
   // Each statement is written down before it runs, so a test can see what reached the database across a kill.
   executorFor: (env) =>

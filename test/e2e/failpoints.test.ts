@@ -81,8 +81,8 @@ async function clickLatest(slack: SlackDriver, user: string, actionId: string, m
   await slack.blockAction({ user, actionId, container: { channel: String(message.args['channel']), messageTs: '1' }, message: { ts: '1', blocks: message.args['blocks'] as unknown[] } });
 }
 
-/** A temporary user of the ltAdmin; in quick (3 s) by default, or in an environment whose users outlive a slow restart. */
-async function activeTemporary(slack: SlackDriver, env = 'quick'): Promise<void> {
+/** A self-service temporary user: in `quick` (it lives 3 s) by default, in `dev` (12 h) when the check must find it still active after a restart. */
+async function activeTemporary(slack: SlackDriver, env: 'quick' | 'dev' = 'quick'): Promise<void> {
   const mark = fake.calls.length;
   await slack.slashCommand({ user: USERS.ltAdmin, command: '/dbuser', text: `request ${env} --reason "failpoint"` });
   await fake.waitFor((c) => fake.calls.indexOf(c) >= mark && c.method === 'chat.postEphemeral' && callText(c).includes('Password'), 15_000);
@@ -144,7 +144,8 @@ const SCENARIOS: Array<{
   {
     failpoint: 'rotate:after-set-password',
     act: async (slack) => {
-      // In dev (12 h), not quick: on a busy machine a 3 s user expired before the restart and the check failed by chance.
+      // Not `quick`: on a busy machine the restart alone can outlast its 3 s users, and the check
+      // would find the user revoked at expiry instead of still active.
       await activeTemporary(slack, 'dev');
       const credentials = fake.calls.filter((c) => c.method === 'chat.postEphemeral' && callText(c).includes('Password')).at(-1)!;
       const id = /credentials_rotate","value":"(r_[a-z0-9]+)"/.exec(callText(credentials))?.[1] ?? '';

@@ -116,7 +116,23 @@ export interface HarnessOptions {
   revocation?: Partial<RevocationSettings>;
   /** Outbox delivery settings (e.g. a shorter deadline per Slack call). */
   outbox?: { timeoutMs?: number; retryDelaysMs?: readonly number[] };
+  /**
+   * SLACK_TEAM_ID: the fake's workspace by default; null leaves it unset, so the bot learns its
+   * workspace from auth.test in the background.
+   */
+  teamId?: string | null;
+  /** SLACK_API_TIMEOUT_MS. */
+  slackApiTimeoutMs?: number;
+  /** Socket Mode with this app-level token (no HTTP receiver: eventsUrl and the driver are unusable). */
+  appToken?: string;
+  /** Runs before the bot starts (e.g. take the fake Web API down). */
+  beforeStart?: (fake: FakeSlack) => Promise<void> | void;
 }
+
+/** The fake's workspace (startFakeSlack's default team). */
+export const TEAM_ID = 'T0FAKE0001';
+/** Short waits between attempts to reach Slack, so recovery shows within a test. */
+export const TEST_BACKOFF = { firstMs: 50, maxMs: 400 };
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'dbaccess-e2e-'));
@@ -142,9 +158,18 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ? { now: () => Date.now(), advance: () => {} }
     : { now: () => now, advance: (ms: number) => void (now += ms) };
   const config = loadTestConfig(join(dir, 'state', 'dbaccess.sqlite'), options.extraEnvironments);
+  await options.beforeStart?.(fake);
   const bot = await startBot({
     config,
-    slack: { port: 0, apiUrl: fake.apiUrl, socketMode: false, secrets: () => ({ botToken: 'xoxb-test', signingSecret: SIGNING_SECRET, appToken: undefined }) },
+    slack: {
+      port: 0,
+      apiUrl: fake.apiUrl,
+      socketMode: options.appToken !== undefined,
+      teamId: options.teamId === null ? undefined : (options.teamId ?? TEAM_ID),
+      backoff: TEST_BACKOFF,
+      ...(options.slackApiTimeoutMs !== undefined ? { apiTimeoutMs: options.slackApiTimeoutMs } : {}),
+      secrets: () => ({ botToken: 'xoxb-test', signingSecret: SIGNING_SECRET, appToken: options.appToken }),
+    },
     log: createLogger({ level: 'debug', destination }),
     clock,
     host: '127.0.0.1',
@@ -158,6 +183,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return executor;
     },
   });
+  // The bot learns Slack's state in the background; a test that reads /readyz first waits for that.
+  if (bot.opsPort !== undefined && !options.beforeStart) await slackReady(bot.opsPort);
   const eventsUrl = `http://127.0.0.1:${bot.port}/slack/events`;
   const slack = createSlackDriver({ eventsUrl, signingSecret: SIGNING_SECRET, fake });
   return {
@@ -211,4 +238,22 @@ export function passwordIn(call: SlackCall): string {
   const match = /\*Password\*\\n`([^`]+)`/.exec(JSON.stringify(call.args['blocks']));
   if (!match) throw new Error(`no password in ${call.method}`);
   return match[1]!;
+}
+
+/** The `slack` check of /readyz. */
+export async function slackCheck(opsPort: number): Promise<string | undefined> {
+  const report = (await (await fetch(`http://127.0.0.1:${opsPort}/readyz`)).json()) as { checks: Record<string, string> };
+  return report.checks['slack'];
+}
+
+/** Resolves once /readyz says Slack is ok; rejects after `timeoutMs`. */
+export async function slackReady(opsPort: number, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let last: string | undefined;
+  while (Date.now() < until) {
+    last = await slackCheck(opsPort);
+    if (last === 'ok') return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`Slack not ready within ${timeoutMs} ms: ${last}`);
 }

@@ -10,6 +10,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeSlack, type FakeSlack } from '../../src/console/fake-slack.js';
+import { createSlackDriver } from '../../src/console/slack-driver.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const slow = process.env['DBACCESS_SLOW_TESTS'] === '1';
@@ -167,6 +168,59 @@ describe(`the built dist with production dependencies only (${slow ? 'native add
       expect(result.code, result.stderr).toBe(0);
     } finally {
       await slack?.close();
+    }
+  });
+
+  // Issue 14, problems 1 and 2: before, the process exited with code 1 about 3.6 s after 'bot
+  // started', printing ~40 lines of stack, and requests went unacknowledged.
+  it('with the Web API refusing connections from the start: starts, says so in one line, acknowledges commands, stays up, and serves once Slack is back', { timeout: 60_000 }, async () => {
+    const slack = await startFakeSlack();
+    await slack.outage('refused');
+    const port = await freePort();
+    const child = spawn(process.execPath, ['dist/main.js'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...env, SLACK_BOT_TOKEN: 'xoxb-dist-test', SLACK_SIGNING_SECRET: 'dist-test-signing-secret', SLACK_API_URL: slack.apiUrl, PORT: String(port), OPS_PORT: String(await freePort()) },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const waitFor = async (what: string, timeoutMs = 20_000) => {
+      const until = Date.now() + timeoutMs;
+      while (!stdout.includes(what)) {
+        if (Date.now() > until || child.exitCode !== null) throw new Error(`no ${what} in the log: ${stdout}${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    const driver = createSlackDriver({ eventsUrl: `http://127.0.0.1:${port}/slack/events`, signingSecret: 'dist-test-signing-secret', fake: slack });
+    try {
+      await waitFor('"msg":"Slack Web API unreachable; retrying"');
+      const during = [];
+      for (let i = 0; i < 5; i += 1) {
+        during.push(await driver.slashCommand({ user: 'U0123ABCD', command: '/dbuser', text: i % 2 ? 'request dev --reason "outage"' : 'help' }));
+        // Past the 3.6 s at which the process used to exit.
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+      const aliveDuring = child.exitCode === null;
+      await slack.outage(undefined);
+      await waitFor('"msg":"Slack Web API reachable again"');
+      const help = await driver.slashCommand({ user: 'U0123ABCD', command: '/dbuser', text: 'help' });
+      child.kill('SIGTERM');
+      const code = await exited;
+
+      expect(aliveDuring).toBe(true);
+      expect(during.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+      expect(during.every((r) => JSON.stringify(r.json).includes('cannot verify this workspace yet'))).toBe(true);
+      expect(stdout.match(/Slack Web API unreachable; retrying/g)).toHaveLength(1);
+      expect(stdout).toContain('ECONNREFUSED');
+      expect(stderr).toBe('');
+      expect(JSON.stringify(help.json)).toContain('/dbuser request');
+      expect(code).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await slack.close();
     }
   });
 });

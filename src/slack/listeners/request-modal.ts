@@ -1,17 +1,15 @@
 // The form behind a bare `/dbuser request`: checked before it closes, so mistakes show next to their field.
+import type { PermanentRequestInput } from '../../access/permanent.js';
 import { parseDuration } from '../../duration.js';
 import { AppError, isAppError } from '../../errors.js';
-import { VIEWS, textMessage } from '../blocks.js';
+import { VIEWS, textMessage, type SlackMessage } from '../blocks.js';
 import type { SlackDeps } from '../deps.js';
 import { errorReply } from '../replies.js';
 import type { Listeners } from '../router.js';
 
-/** Which form field an error belongs to, from what it says. */
-function fieldOf(err: AppError): 'env' | 'duration' | 'reason' | 'password' {
-  if (/password/i.test(err.message)) return 'password';
-  if (/longer than|duration/i.test(err.message)) return 'duration';
-  if (/reason/i.test(err.message)) return 'reason';
-  return 'env';
+/** The field of the form an error belongs to, as the use case says (AppError.field), else `fallback`. */
+function fieldOf(err: AppError, fields: readonly string[], fallback: string): string {
+  return err.field !== undefined && fields.includes(err.field) ? err.field : fallback;
 }
 
 export function registerRequestModal(listeners: Listeners, deps: SlackDeps): void {
@@ -31,7 +29,7 @@ export function registerRequestModal(listeners: Listeners, deps: SlackDeps): voi
       deps.access.validateRequest(input);
     } catch (err) {
       if (isAppError(err) && err.code !== 'internal') {
-        const field = err.message.includes('is not a duration') || err.message.includes('zero') ? 'duration' : fieldOf(err);
+        const field = fieldOf(err, ['env', 'duration', 'reason', 'password'], 'env');
         await ack({ response_action: 'errors', errors: { [field]: err.message.slice(0, 300) } });
         return;
       }
@@ -59,7 +57,11 @@ export function registerRequestModal(listeners: Listeners, deps: SlackDeps): voi
   });
 }
 
-/** The form behind a bare `/dbuser permanent`: refusals shown next to their field; the support text comes by DM. */
+/**
+ * The form behind a bare `/dbuser permanent`: refusals shown next to their field, inside the
+ * acknowledgement; the approval posts and the support-case text (by DM) come after it, so a slow
+ * Slack never makes the form fail while the requests exist (issue 14, problem 4).
+ */
 export function registerPermanentModal(listeners: Listeners, deps: SlackDeps): void {
   listeners.view(VIEWS.permanent, async ({ ack, body, view, client }) => {
     const user = body.user.id;
@@ -69,30 +71,34 @@ export function registerPermanentModal(listeners: Listeners, deps: SlackDeps): v
     const via = (v['via']?.['value']?.selected_option?.value ?? 'vpn') as 'vpn' | 'tgw' | 'allowlist';
     const ips = (v['ips']?.['value']?.value ?? '').split(',').map((ip) => ip.trim()).filter(Boolean);
     const reason = v['reason']?.['value']?.value ?? '';
+    const input: PermanentRequestInput = { envs, requester: user, access, via, ips, reason };
+    // Every rule that needs no Slack call is checked inside the acknowledgement: a refusal shows next to
+    // its field. The Slack calls (users.info, one approval post per environment) run after it.
     try {
-      const { requests, supportText } = await deps.permanent.requestPermanent({ envs, requester: user, access, via, ips, reason });
-      await ack();
-      const dm = await client.conversations.open({ users: user });
-      if (dm.channel?.id) {
-        await client.chat.postEphemeral({
-          channel: dm.channel.id,
-          user,
-          ...textMessage(
-            `Permanent user request${requests.length > 1 ? 's' : ''} ${requests.map((r) => `\`${r.id}\` (${r.env})`).join(', ')} sent to the permanent-user approvers. ` +
-              `The bot cannot change the network: open an OutSystems support case with this text.\n\`\`\`${supportText}\`\`\``,
-          ),
-        });
-      }
+      deps.permanent.validatePermanent(input);
     } catch (err) {
       if (isAppError(err) && err.code !== 'internal') {
-        const field = /IP|allowlist/i.test(err.message) ? 'ips' : /reason/i.test(err.message) ? 'reason' : /tunnel|--via/i.test(err.message) ? 'via' : 'envs';
-        await ack({ response_action: 'errors', errors: { [field]: err.message.slice(0, 300) } });
+        await ack({ response_action: 'errors', errors: { [fieldOf(err, ['envs', 'access', 'via', 'ips', 'reason'], 'envs')]: err.message.slice(0, 300) } });
         return;
       }
       await ack();
-      const reply = errorReply(err, deps.log, { user, view: 'permanent' });
+      throw err;
+    }
+    await ack();
+    const tell = async (message: SlackMessage) => {
       const dm = await client.conversations.open({ users: user });
-      if (dm.channel?.id) await client.chat.postEphemeral({ channel: dm.channel.id, user, ...reply });
+      if (dm.channel?.id) await client.chat.postEphemeral({ channel: dm.channel.id, user, ...message });
+    };
+    try {
+      const { requests, supportText } = await deps.permanent.requestPermanent(input);
+      await tell(
+        textMessage(
+          `Permanent user request${requests.length > 1 ? 's' : ''} ${requests.map((r) => `\`${r.id}\` (${r.env})`).join(', ')} sent to the permanent-user approvers. ` +
+            `The bot cannot change the network: open an OutSystems support case with this text.\n\`\`\`${supportText}\`\`\``,
+        ),
+      );
+    } catch (err) {
+      await tell(errorReply(err, deps.log, { user, view: 'permanent' })).catch((failed: unknown) => deps.log.warn({ err: failed, user }, 'could not tell the requester the outcome of the permanent-user form'));
     }
   });
 }
