@@ -1,9 +1,9 @@
 // Child process: the cost of one scheduler check (expiry.runDue, then nextDueAt as the timer does) with 1,000 / 10,000 / 100,000 active users and a fixed number due.
 import { join } from 'node:path';
 import type { Notices } from '../src/access/core/notices.js';
-import type { Notifier } from '../src/access/ports.js';
+import type { Notifier } from '../src/access/core/ports.js';
 import { createExpiry } from '../src/access/expiry.js';
-import { createTemporaryAccess } from '../src/access/temporary.js';
+import { createAccess } from '../src/access/index.js';
 import type { LoadedEnvironment } from '../src/config.js';
 import { systemClock } from '../src/clock.js';
 import type { Database } from '../src/dialects/database.js';
@@ -59,8 +59,8 @@ const deps = {
   clock: systemClock,
   log: createLogger({ level: 'warn' }),
 };
-const temporary = createTemporaryAccess(deps);
-const expiry = createExpiry({ ...deps, temporary });
+const temporary = createAccess(deps);
+const expiry = createExpiry({ ...deps, access: temporary });
 
 function timed<T>(fn: () => T): [T, number] {
   const start = performance.now();

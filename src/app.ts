@@ -6,8 +6,8 @@ import { createOutbox, type Outbox } from './access/core/outbox.js';
 import { createExpiry, type Expiry, type ExpirySettings } from './access/expiry.js';
 import { createInterop, type Interop } from './access/interop.js';
 import { createPermanentAccess, type PermanentAccessService } from './access/permanent.js';
-import type { RevocationSettings } from './access/revocation.js';
-import { createTemporaryAccess, type TemporaryAccess } from './access/temporary.js';
+import type { RevocationSettings } from './access/core/revocation.js';
+import { createAccess, type Access } from './access/index.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import type { Config, LoadedEnvironment, SlackSettings } from './config.js';
@@ -56,7 +56,7 @@ export interface BotOptions {
 export interface Bot {
   store: Store;
   outbox: Outbox;
-  access: TemporaryAccess;
+  access: Access;
   expiry: Expiry;
   permanent: PermanentAccessService;
   interop: Interop;
@@ -87,7 +87,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   };
 
   // The Slack app and the use cases need each other (the notifier renders plans); the getter breaks the cycle.
-  const wired: { access?: TemporaryAccess; expiry?: Expiry; timer?: DueTimer; permanent?: PermanentAccessService; interop?: Interop } = {};
+  const wired: { access?: Access; expiry?: Expiry; timer?: DueTimer; permanent?: PermanentAccessService; interop?: Interop } = {};
   const getAccess = () => {
     if (!wired.access) throw new Error('access used before wiring finished');
     return wired.access;
@@ -145,10 +145,10 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     ...(options.revocation ? { revocation: options.revocation } : {}),
     ...(metrics ? { metrics } : {}),
   };
-  const access = (wired.access = createTemporaryAccess(deps));
-  const permanent = (wired.permanent = createPermanentAccess({ ...deps, temporary: access }));
-  const interop = (wired.interop = createInterop({ ...deps, temporary: access }));
-  const expiry = (wired.expiry = createExpiry({ ...deps, temporary: access, ...(options.expiry ? { settings: options.expiry } : {}) }));
+  const access = (wired.access = createAccess(deps));
+  const permanent = (wired.permanent = createPermanentAccess({ ...deps, access }));
+  const interop = (wired.interop = createInterop({ ...deps, access }));
+  const expiry = (wired.expiry = createExpiry({ ...deps, access, ...(options.expiry ? { settings: options.expiry } : {}) }));
   const timer = (wired.timer = createDueTimer({
     clock,
     log,

@@ -2,15 +2,16 @@
 // requests, remind approvers, and find orphans. PRODUCT.md "Expiry"; issue "Expiry".
 import type { LoadedEnvironment } from '../config.js';
 import type { RevokeReport } from '../dialects/database.js';
-import type { RevokeOutcome } from './revocation.js';
+import type { RevokeOutcome } from './core/revocation.js';
 import { formatDuration } from '../duration.js';
 import { AppError } from '../errors.js';
 import { OPEN_STATES, type AccessRequest } from '../store/requests.js';
 import { createLanes } from './core/lanes.js';
 import { askAgain, userWords } from './core/wording.js';
 import { interopUsername } from './interop.js';
-import type { OrphanReport } from './ports.js';
-import type { AccessDeps, TemporaryAccess } from './temporary.js';
+import type { OrphanReport } from './core/ports.js';
+import type { AccessDeps } from './core/deps.js';
+import type { Access } from './index.js';
 
 export interface ExpirySettings {
   /** Due items taken per query. */
@@ -25,12 +26,12 @@ export const DEFAULT_EXPIRY_SETTINGS: ExpirySettings = { batchSize: 500, concurr
 const HOLD_MS = { first: 1_000, max: 60_000 };
 
 export interface ExpiryDeps extends AccessDeps {
-  temporary: TemporaryAccess;
+  access: Access;
   settings?: Partial<ExpirySettings>;
 }
 
 export function createExpiry(deps: ExpiryDeps) {
-  const { store, clock, log, temporary, config, notices } = deps;
+  const { store, clock, log, access, config, notices } = deps;
   const settings = { ...DEFAULT_EXPIRY_SETTINGS, ...deps.settings };
   /** Reminders: the end of the window scanned last; 0 after a start, so downtime is caught up. */
   let remindersScannedUpTo = 0;
@@ -38,8 +39,8 @@ export function createExpiry(deps: ExpiryDeps) {
   const held = new Map<string, { until: number; failures: number }>();
   const lanes = createLanes({ concurrency: settings.concurrency, log, onSettled: () => deps.onChange?.() });
 
-  const knownEnvironment = temporary.knownEnvironment;
-  const attemptRevoke = temporary.revoker.attempt;
+  const knownEnvironment = access.knownEnvironment;
+  const attemptRevoke = access.revoker.attempt;
 
   function hold(requestId: string, err: unknown): void {
     const failures = (held.get(requestId)?.failures ?? 0) + 1;
@@ -181,7 +182,7 @@ export function createExpiry(deps: ExpiryDeps) {
           });
           return done;
         });
-        if (expired) temporary.forgetChosenPassword(expired.id);
+        if (expired) access.forgetChosenPassword(expired.id);
         continue;
       }
       const dueIndex = env.policy.approverReminders.filter((at) => age >= at).length - 1;
@@ -195,7 +196,7 @@ export function createExpiry(deps: ExpiryDeps) {
         notices.send({
           topic: 'approvers.reminder',
           requestId: request.id,
-          text: `:bell: Still waiting for a decision for ${formatDuration(Math.floor(age / 60_000) * 60_000)}: ${temporary.approverMention(env, request.kind)}`,
+          text: `:bell: Still waiting for a decision for ${formatDuration(Math.floor(age / 60_000) * 60_000)}: ${access.approverMention(env, request.kind)}`,
         });
         store.reminders.markSent(request.id, kind);
       });
@@ -240,7 +241,7 @@ export function createExpiry(deps: ExpiryDeps) {
       ['unsent reminders', () => recoverUnsent(now)],
       ['reminders', () => queueReminders(now)],
       ['pending requests', () => handlePending(now)],
-      ['reconciliation', () => temporary.sweep(now)],
+      ['reconciliation', () => access.sweep(now)],
     ];
     const failures: unknown[] = [];
     for (const [part, run] of parts) {
@@ -275,7 +276,7 @@ export function createExpiry(deps: ExpiryDeps) {
 
     nextDueAt(): number | null {
       const now = clock.now();
-      const candidates = [nextRevocationAt(now), nextReminderAt(), nextPendingAt(), temporary.nextSweepAt()].filter((t): t is number => t !== null);
+      const candidates = [nextRevocationAt(now), nextReminderAt(), nextPendingAt(), access.nextSweepAt()].filter((t): t is number => t !== null);
       return candidates.length ? Math.min(...candidates) : null;
     },
 
@@ -287,14 +288,14 @@ export function createExpiry(deps: ExpiryDeps) {
     async extend(input: { requestId: string; actor: string }): Promise<AccessRequest> {
       const request = store.requests.get(input.requestId);
       if (!request) throw new AppError('not_found', 'That user no longer exists.');
-      const env = temporary.environment(request.env);
-      const approver = await temporary.isApprover(input.actor, env);
+      const env = access.environment(request.env);
+      const approver = await access.isApprover(input.actor, env);
       const owner = input.actor === request.requester;
       if (env.policy.extensionNeedsApproval ? !approver || owner : !approver && !owner) {
         throw new AppError(
           'forbidden',
           owner
-            ? `In ${env.name} another approver must extend your ${userWords(request)}: ${temporary.approverMention(env)}.`
+            ? `In ${env.name} another approver must extend your ${userWords(request)}: ${access.approverMention(env)}.`
             : 'Only the owner of this user or an approver can extend it.',
         );
       }
@@ -338,8 +339,8 @@ export function createExpiry(deps: ExpiryDeps) {
     async revokeNow(input: { requestId: string; actor: string }): Promise<RevokeOutcome> {
       const request = store.requests.get(input.requestId);
       if (!request) throw new AppError('not_found', 'That user no longer exists.');
-      const env = temporary.environment(request.env);
-      if (input.actor !== request.requester && !(await temporary.isAnyApprover(input.actor, env))) {
+      const env = access.environment(request.env);
+      if (input.actor !== request.requester && !(await access.isAnyApprover(input.actor, env))) {
         throw new AppError('forbidden', 'Only the owner of this user or an approver can revoke it.');
       }
       if (!['active', 'revoking', 'revoke_failed'].includes(request.state)) {
@@ -354,9 +355,9 @@ export function createExpiry(deps: ExpiryDeps) {
       const request = store.requests
         .listInStates(['active', 'revoking', 'revoke_failed'])
         .find((r) => r.username !== null && r.username.toLowerCase() === wanted.toLowerCase());
-      if (!request) throw new AppError('not_found', `No active temporary user is called \`${wanted.slice(0, 64)}\`. \`/dbuser list\` shows them.`);
-      const env = temporary.environment(request.env);
-      if (!(await temporary.isAnyApprover(input.actor, env))) throw new AppError('forbidden', `Only approvers of ${env.name} can revoke other people's users.`);
+      if (!request) throw new AppError('not_found', `No active user is called \`${wanted.slice(0, 64)}\`. \`/dbuser list\` shows them.`);
+      const env = access.environment(request.env);
+      if (!(await access.isAnyApprover(input.actor, env))) throw new AppError('forbidden', `Only approvers of ${env.name} can revoke other people's users.`);
       return { request, outcome: await attemptRevoke(request.id, input.actor, request.state === 'active' ? 'requested' : 'retry') };
     },
 
@@ -398,8 +399,8 @@ export function createExpiry(deps: ExpiryDeps) {
 
     /** Drops a database user the state does not know: approvers only, and never one an open request owns. */
     async dropOrphan(input: { env: string; username: string; actor: string }): Promise<RevokeReport> {
-      const env = temporary.environment(input.env);
-      if (!(await temporary.isApprover(input.actor, env))) throw new AppError('forbidden', `Only approvers of ${env.name} can drop database users.`);
+      const env = access.environment(input.env);
+      if (!(await access.isApprover(input.actor, env))) throw new AppError('forbidden', `Only approvers of ${env.name} can drop database users.`);
       const report = await this.findOrphans(env);
       const username = report.unknown.find((u) => u.toLowerCase() === input.username.toLowerCase());
       if (!username) throw new AppError('conflict', `\`${input.username.slice(0, 64)}\` is not an orphan any more (it is gone, or a request owns it).`);

@@ -11,7 +11,8 @@ import { failpoint } from '../failpoints.js';
 import type { ObjectPrivilege } from '../dialects/dialect.js';
 import type { InteropAction, InteropObject } from '../store/interop.js';
 import { countApproval, quorumLine, requiredApprovals } from './core/approval.js';
-import type { AccessDeps, TemporaryAccess } from './temporary.js';
+import type { AccessDeps } from './core/deps.js';
+import type { Access } from './index.js';
 
 /**
  * Read on User and Tenant when `interop.userAndTenant` is on: the views only, never OSSYS_USER (end
@@ -51,8 +52,8 @@ export interface InteropStatus {
   vanished: string[];
 }
 
-export function createInterop(deps: AccessDeps & { temporary: TemporaryAccess }) {
-  const { store, notifier, notices, temporary, config, clock, log } = deps;
+export function createInterop(deps: AccessDeps & { access: Access }) {
+  const { store, notifier, notices, access, config, clock, log } = deps;
   const usernameOf = (env: LoadedEnvironment) => interopUsername(env, config.usernamePrefix);
 
   /** Read & write on SQL Server; read only on Oracle, where interop writes are not supported yet (unless enabled). */
@@ -129,7 +130,7 @@ export function createInterop(deps: AccessDeps & { temporary: TemporaryAccess })
   }
 
   async function status(envName: string): Promise<InteropStatus> {
-    const env = temporary.environment(envName);
+    const env = access.environment(envName);
     const db = deps.database(env);
     const username = usernameOf(env);
     const [userExists, views] = await Promise.all([db.userExists({ username }), db.listExposedViews({ username })]);
@@ -164,7 +165,7 @@ export function createInterop(deps: AccessDeps & { temporary: TemporaryAccess })
 
     /** Create the interoperability user (or re-apply its grants): approved first; the password goes once to the requester. */
     async requestSetup(input: { env: string; requester: string }): Promise<InteropAction> {
-      const env = temporary.environment(input.env);
+      const env = access.environment(input.env);
       const exists = await deps.database(env).userExists({ username: usernameOf(env) });
       if (store.interop.listInStates(['pending', 'running']).some((a) => a.env === env.name && a.action === 'setup')) {
         throw new AppError('conflict', `Setting up interoperability in ${env.name} is already waiting for approval.`);
@@ -180,20 +181,20 @@ export function createInterop(deps: AccessDeps & { temporary: TemporaryAccess })
     },
 
     async requestExpose(input: { env: string; entity: string; view?: string; module?: string; requester: string }): Promise<InteropAction> {
-      const env = temporary.environment(input.env);
+      const env = access.environment(input.env);
       const objects = await resolveEntity(env, input);
       return requestGrant(env, input.requester, objects, `Grant ${usernameOf(env)} ${objects[0]!.privileges.join(', ')} on the exposed entity ${objects[0]!.entity}`);
     },
 
     async requestPromote(input: { entity: string; from: string; to: string; view?: string; module?: string; requester: string }): Promise<InteropAction> {
-      const from = temporary.environment(input.from);
-      const env = temporary.environment(input.to);
+      const from = access.environment(input.from);
+      const env = access.environment(input.to);
       const objects = await resolveEntity(env, input);
       return requestGrant(env, input.requester, objects, `Grant ${usernameOf(env)} on ${objects[0]!.entity}, promoted from ${from.name}`);
     },
 
     async requestSync(input: { env: string; requester: string }): Promise<InteropAction | undefined> {
-      const env = temporary.environment(input.env);
+      const env = access.environment(input.env);
       const { lacking } = await status(env.name);
       if (lacking.length === 0) return undefined;
       return requestGrant(env, input.requester, await lackingObjects(env, lacking), `Grant ${usernameOf(env)} on ${lacking.length} exposed view(s) lacking grants`);
@@ -209,7 +210,7 @@ export function createInterop(deps: AccessDeps & { temporary: TemporaryAccess })
         const failed = store.interop.move(action.id, ['running'], 'failed', 'bot', {
           error: 'interrupted by a restart of the bot: ask again (grants are idempotent; a setup whose user was created re-applies its grants)',
         });
-        if (failed && temporary.knownEnvironment(action.env)) notices.send({ topic: 'interop.updated', actionId: failed.id, status: `Interrupted by a restart of the bot. ${failed.error}` });
+        if (failed && access.knownEnvironment(action.env)) notices.send({ topic: 'interop.updated', actionId: failed.id, status: `Interrupted by a restart of the bot. ${failed.error}` });
       }
       return stuck.length;
     },
@@ -234,8 +235,8 @@ export function createInterop(deps: AccessDeps & { temporary: TemporaryAccess })
     async decide(input: { actionId: string; actor: string; decision: 'approve' | 'deny' }): Promise<{ changed: boolean; action: InteropAction }> {
       const action = store.interop.get(input.actionId);
       if (!action) throw new AppError('not_found', 'That interop request no longer exists.');
-      const env = temporary.environment(action.env);
-      if (!(await temporary.isApprover(input.actor, env))) throw new AppError('forbidden', `Only approvers of ${env.name} can decide: ${temporary.approverMention(env)}.`);
+      const env = access.environment(action.env);
+      if (!(await access.isApprover(input.actor, env))) throw new AppError('forbidden', `Only approvers of ${env.name} can decide: ${access.approverMention(env)}.`);
       if (input.actor === action.requester && !env.policy.allowSelfApproval) throw new AppError('forbidden', 'You cannot decide your own request; another approver must.');
       const step = store.transaction(() => {
         const current = store.interop.get(action.id);
@@ -272,7 +273,7 @@ export function createInterop(deps: AccessDeps & { temporary: TemporaryAccess })
           const { notes } = exists ? await db.grantInteropSet({ username }) : await db.createUser({ username, password, kind: 'interop' });
           if (env.interop.userAndTenant) await db.grantObjects({ username, grants: USER_AND_TENANT_OBJECTS.map((object) => ({ object, privileges: ['SELECT'] })) });
           // Shown once everything is granted, so the password never arrives for a half-set-up user.
-          const shown = await temporary.deliver('interop credentials', { id: decided.id, env: env.name }, () => notifier.deliverInteropCredentials(decided, env, username, password));
+          const shown = await access.deliver('interop credentials', { id: decided.id, env: env.name }, () => notifier.deliverInteropCredentials(decided, env, username, password));
           store.interop.recordGrant({ env: env.name, object: username, kind: 'setup', privileges: ['SELECT'], actionId: decided.id });
           const how = shown
             ? `its new password was shown once to <@${decided.requester}>.`

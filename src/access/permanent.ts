@@ -13,7 +13,8 @@ import { countApproval, quorumLine, requiredApprovals } from './core/approval.js
 import { planOf } from './core/plan.js';
 import { userWords } from './core/wording.js';
 import { ipProblem } from './ips.js';
-import type { AccessDeps, TemporaryAccess } from './temporary.js';
+import type { AccessDeps } from './core/deps.js';
+import type { Access } from './index.js';
 
 export type PermanentAccess = 'readonly' | 'readwrite';
 
@@ -38,8 +39,8 @@ const VIA_WORDS: Record<Via, string> = {
   allowlist: 'IP allowlisting of public static IP addresses',
 };
 
-export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryAccess }) {
-  const { store, notifier, notices, config, temporary } = deps;
+export function createPermanentAccess(deps: AccessDeps & { access: Access }) {
+  const { store, notifier, notices, config, access } = deps;
 
   const accessWord = (access: PermanentAccess) => (access === 'readonly' ? 'read-only' : 'read & write');
   const accessFlag = (access: PermanentAccess) => (access === 'readonly' ? 'read' : 'readwrite');
@@ -119,7 +120,7 @@ export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryA
       const ips = checkIps(input.via, input.ips);
       const envs = [...new Set(input.envs.map((e) => e.trim().toLowerCase()).filter(Boolean))].map((name) => {
         try {
-          return temporary.environment(name);
+          return access.environment(name);
         } catch (err) {
           throw isAppError(err) ? new AppError(err.code, err.message, { field: 'envs' }) : err;
         }
@@ -149,7 +150,7 @@ export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryA
       const requests: AccessRequest[] = [];
       for (const { env, request, username } of created) {
         const plan = planOf(request, env, username);
-        const posted = await temporary.deliver('approval request', request, () =>
+        const posted = await access.deliver('approval request', request, () =>
           notifier.approvalRequested(request, env, plan).then(({ channel, ts }) => store.requests.setApprovalMessage(request.id, channel, ts)),
         );
         if (!posted) {
@@ -164,7 +165,7 @@ export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryA
 
     /** Asks for a new password of a permanent user; an approver decides, the owner gets it. */
     async requestRotation(input: { env: string; access: PermanentAccess; user: string }): Promise<AccessRequest> {
-      const env = temporary.environment(input.env);
+      const env = access.environment(input.env);
       const request = store.requests.findPermanent(env.name, input.access);
       if (!request || request.state !== 'active') throw new AppError('not_found', `${env.name} has no active ${accessWord(input.access)} permanent user.`);
       if (request.requester !== input.user) {
@@ -172,7 +173,7 @@ export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryA
       }
       if (!store.requests.requestRotation(request.id, input.user)) throw new AppError('conflict', 'A new password for this user is already waiting for approval.');
       const asked = store.requests.get(request.id)!;
-      const posted = await temporary.deliver('rotation approval request', asked, async () => {
+      const posted = await access.deliver('rotation approval request', asked, async () => {
         const { ts } = await notifier.rotationRequested(asked, env);
         store.requests.setRotationMessage(asked.id, ts);
       });
@@ -185,7 +186,7 @@ export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryA
 
     /** Approve or deny a pending rotation. On approval the password changes and only the owner sees the new one. */
     async decideRotation(input: { requestId: string; actor: string; decision: 'approve' | 'deny' }): Promise<{ changed: boolean; request: AccessRequest }> {
-      const { request, env } = await temporary.assertCanDecide(input.requestId, input.actor);
+      const { request, env } = await access.assertCanDecide(input.requestId, input.actor);
       const step = store.transaction(() => {
         const current = store.requests.get(request.id);
         if (!current?.rotationRequestedAt) return undefined;
@@ -236,7 +237,7 @@ export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryA
         throw err;
       }
       store.audit.append({ actor: input.actor, action: 'password_rotated', requestId: ended.id, env: env.name });
-      const shown = await temporary.deliver('credentials', ended, () => notifier.deliverCredentials(ended, env, password));
+      const shown = await access.deliver('credentials', ended, () => notifier.deliverCredentials(ended, env, password));
       store.transaction(() => {
         store.audit.append({ actor: 'bot', action: shown ? 'credentials_shown' : 'credentials_not_shown', requestId: ended.id, env: env.name });
         if (shown) {
@@ -264,8 +265,8 @@ export function createPermanentAccess(deps: AccessDeps & { temporary: TemporaryA
      * active read & write user of the environment, temporary and permanent. Reports what it added.
      */
     async sync(envName: string, actor: string): Promise<{ env: string; users: { username: string; report: GrantReport }[] }> {
-      const env = temporary.environment(envName);
-      if (actor !== 'scheduler' && !(await temporary.isApprover(actor, env)) && !(await temporary.isApprover(actor, env, 'permanent'))) {
+      const env = access.environment(envName);
+      if (actor !== 'scheduler' && !(await access.isApprover(actor, env)) && !(await access.isApprover(actor, env, 'permanent'))) {
         throw new AppError('forbidden', `Only approvers of ${env.name} can sync grants; the bot also does it every hour.`);
       }
       const users = store.requests.listInStates(['active']).filter((r) => r.env === env.name && r.access === 'readwrite' && r.username);

@@ -2,7 +2,7 @@
 import type { Expiry } from '../access/expiry.js';
 import type { Interop } from '../access/interop.js';
 import type { PermanentAccessService } from '../access/permanent.js';
-import type { TemporaryAccess } from '../access/temporary.js';
+import type { Access } from '../access/index.js';
 import type { Config } from '../config.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
@@ -10,7 +10,7 @@ import type { Store } from '../store/store.js';
 
 /** `access` is read on each event, not at registration: it is wired after the Slack app exists. */
 export interface SlackDeps {
-  access: TemporaryAccess;
+  access: Access;
   expiry: Expiry;
   permanent: PermanentAccessService;
   interop: Interop;

@@ -1,6 +1,6 @@
 // The Notifier and Directory over Slack's Web API: where approvals, outcomes and the one-time password are shown.
 import type { WebClient } from '@slack/web-api';
-import type { Directory, Notifier } from '../access/ports.js';
+import type { Directory, Notifier } from '../access/core/ports.js';
 import { planOf } from '../access/core/plan.js';
 import { detailsOf, userWords } from '../access/temporary.js';
 import type { Clock } from '../clock.js';

@@ -10,8 +10,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { withDeadline } from '../../src/access/core/deadline.js';
 import { createExpiry } from '../../src/access/expiry.js';
 import { createPermanentAccess } from '../../src/access/permanent.js';
-import type { Directory, Notifier } from '../../src/access/ports.js';
-import { createTemporaryAccess } from '../../src/access/temporary.js';
+import type { Directory, Notifier } from '../../src/access/core/ports.js';
+import { createAccess } from '../../src/access/index.js';
 import type { Config, LoadedEnvironment } from '../../src/config.js';
 import { createDatabase, type Database as Db } from '../../src/dialects/database.js';
 import { DatabaseError, dryRunExecutor, type DryRunExecutor, type DryRunResponder } from '../../src/dialects/executor.js';
@@ -98,9 +98,9 @@ function build(options: { deadlineMs?: number; config?: Config; storeRetryDelays
     revocation: { retryDelaysMs: [5_000, 15_000], slowRetryMs: 15 * MIN },
     ...(options.storeRetryDelaysMs ? { storeRetryDelaysMs: options.storeRetryDelaysMs } : {}),
   };
-  const temporary = createTemporaryAccess(deps);
-  const expiry = createExpiry({ ...deps, temporary, ...(options.concurrency ? { settings: { concurrency: options.concurrency } } : {}) });
-  const permanent = createPermanentAccess({ ...deps, temporary });
+  const temporary = createAccess(deps);
+  const expiry = createExpiry({ ...deps, access: temporary, ...(options.concurrency ? { settings: { concurrency: options.concurrency } } : {}) });
+  const permanent = createPermanentAccess({ ...deps, access: temporary });
   return { temporary, expiry, permanent, flush: delivery.flush, outbox: delivery.outbox };
 }
 

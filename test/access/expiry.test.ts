@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createExpiry } from '../../src/access/expiry.js';
-import type { Notifier } from '../../src/access/ports.js';
-import { createTemporaryAccess } from '../../src/access/temporary.js';
+import type { Notifier } from '../../src/access/core/ports.js';
+import { createAccess } from '../../src/access/index.js';
 import type { Config } from '../../src/config.js';
 import { createDatabase } from '../../src/dialects/database.js';
 import { DatabaseError, dryRunExecutor, type DryRunResponder } from '../../src/dialects/executor.js';
@@ -74,8 +74,8 @@ function build() {
     random: () => 0.5, // no jitter: delays are exact
     revocation: { retryDelaysMs: [5_000, 15_000], slowRetryMs: 15 * MIN },
   };
-  const temporary = createTemporaryAccess(deps);
-  const created = createExpiry({ ...deps, temporary });
+  const temporary = createAccess(deps);
+  const created = createExpiry({ ...deps, access: temporary });
   // runDue as the bot runs it, then the outbox delivers what it queued, so `sent` shows what Slack was told.
   const expiry = {
     ...created,
@@ -282,7 +282,7 @@ describe('revoke by name, orphans', () => {
     const user = await activeUser();
     const { expiry } = build();
     await expect(expiry.revokeByUsername({ username: user.username!, actor: USERS.other })).rejects.toThrow(/Only approvers of dev/);
-    await expect(expiry.revokeByUsername({ username: 'dbx_nobody_x1y2', actor: USERS.approver })).rejects.toThrow(/No active temporary user is called/);
+    await expect(expiry.revokeByUsername({ username: 'dbx_nobody_x1y2', actor: USERS.approver })).rejects.toThrow(/No active user is called/);
     await expect(expiry.revokeByUsername({ username: user.username!.toUpperCase(), actor: USERS.approver })).resolves.toMatchObject({ outcome: 'revoked' });
     expect(store.audit.list({ requestId: user.id }).at(-1)).toMatchObject({ actor: USERS.approver, action: 'state:revoked' });
   });

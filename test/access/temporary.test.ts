@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Notifier } from '../../src/access/ports.js';
-import { createTemporaryAccess } from '../../src/access/temporary.js';
+import type { Notifier } from '../../src/access/core/ports.js';
+import { createAccess } from '../../src/access/index.js';
 import { createDatabase } from '../../src/dialects/database.js';
 import { dryRunExecutor, type DryRunExecutor } from '../../src/dialects/executor.js';
 import { dialectOf, targetOf } from '../../src/dialects/index.js';
@@ -60,7 +60,7 @@ function setup() {
     deliverInteropCredentials: async () => {},
   };
   const delivery = testNotices({ store, notifier, config, clock: { now: () => now } });
-  const access = createTemporaryAccess({
+  const access = createAccess({
     config,
     store,
     notices: delivery.notices,

@@ -9,7 +9,7 @@ import { parseEnvironmentsFile, type Config, type LoadedEnvironment } from '../.
 import { createSlackDriver, type SlackDriver } from '../../src/console/slack-driver.js';
 import { startFakeSlack, type FakeSlack, type SlackCall } from '../../src/console/fake-slack.js';
 import { dryRunExecutor, type DryRunExecutor, type DryRunResponder } from '../../src/dialects/executor.js';
-import type { RevocationSettings } from '../../src/access/revocation.js';
+import type { RevocationSettings } from '../../src/access/core/revocation.js';
 import { createLogger } from '../../src/log.js';
 
 export const USERS = {

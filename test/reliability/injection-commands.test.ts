@@ -303,7 +303,7 @@ const REVOKE_NAMES = ["dbx_maria'; DROP LOGIN sa;--", '[dbx_maria]', 'dbx_%', '%
 describe('usernames for /dbuser revoke', () => {
   it.each(REVOKE_NAMES)('%j matches no user: refused with the reason, no statement run', async (name) => {
     const before = h.statements().length;
-    expectRefused('revoke <username>', name, await command(h, USERS.approver, `revoke ${q(name)}`), /No active temporary user is called|Use:/);
+    expectRefused('revoke <username>', name, await command(h, USERS.approver, `revoke ${q(name)}`), /No active user is called|Use:/);
     expect(h.statements().length).toBe(before);
   });
 });

@@ -1,7 +1,7 @@
 // The e2e harness's setup with the knobs reliability tests need: Web API retries, shortened revocation
 // retries, more environments, and a driver signing for another workspace. Helpers to read what came back.
 import type { Bot } from '../../src/app.js';
-import type { RevocationSettings } from '../../src/access/revocation.js';
+import type { RevocationSettings } from '../../src/access/core/revocation.js';
 import { createSlackDriver, type SlackDriver } from '../../src/console/slack-driver.js';
 import type { FakeSlack, SlackCall } from '../../src/console/fake-slack.js';
 import type { DryRunExecutor, DryRunResponder } from '../../src/dialects/executor.js';

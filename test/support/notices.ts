@@ -2,7 +2,7 @@
 // dispatcher would, so a unit test can look at what its recording notifier was told.
 import { createNotices, type Notices } from '../../src/access/core/notices.js';
 import { createOutbox, type Outbox } from '../../src/access/core/outbox.js';
-import type { Notifier } from '../../src/access/ports.js';
+import type { Notifier } from '../../src/access/core/ports.js';
 import type { Clock } from '../../src/clock.js';
 import type { Config } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';

@@ -4,7 +4,7 @@
 import type { LoadedEnvironment } from '../../config.js';
 import type { Logger } from '../../log.js';
 import type { Store } from '../../store/store.js';
-import type { Notifier, OrphanReport } from '../ports.js';
+import type { Notifier, OrphanReport } from './ports.js';
 
 /** What can be told, to whom. Never a password: credentials are handed over directly, once, in memory. */
 export type Notice =

@@ -1,19 +1,19 @@
 // One revocation attempt, shared by expiry, `/dbuser delete`, Revoke-now, Retry, reconciliation and the
 // clean-up of a user whose creation failed: block, disconnect, drop; on failure, retry with backoff and
 // jitter, then alert and keep trying slowly. It never awaits Slack: what it tells goes to the outbox.
-import type { Clock } from '../clock.js';
-import { failpoint } from '../failpoints.js';
-import type { LoadedEnvironment } from '../config.js';
-import type { Database, RevokeReport } from '../dialects/database.js';
-import { formatDuration } from '../duration.js';
-import { DatabaseError } from '../dialects/executor.js';
-import { AppError } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { AccessRequest } from '../store/requests.js';
-import type { Store } from '../store/store.js';
-import type { Notices } from './core/notices.js';
-import { retryStore } from './core/store-retry.js';
-import { userWords } from './core/wording.js';
+import type { Clock } from '../../clock.js';
+import { failpoint } from '../../failpoints.js';
+import type { LoadedEnvironment } from '../../config.js';
+import type { Database, RevokeReport } from '../../dialects/database.js';
+import { formatDuration } from '../../duration.js';
+import { DatabaseError } from '../../dialects/executor.js';
+import { AppError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { AccessRequest } from '../../store/requests.js';
+import type { Store } from '../../store/store.js';
+import type { Notices } from './notices.js';
+import { retryStore } from './store-retry.js';
+import { userWords } from './wording.js';
 import type { AccessMetrics } from './ports.js';
 
 export interface RevocationSettings {

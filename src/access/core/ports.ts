@@ -1,7 +1,7 @@
 // What the use cases need from the outside world, as interfaces: Slack (or the console) implements them.
-import type { LoadedEnvironment } from '../config.js';
-import type { InteropAction } from '../store/interop.js';
-import type { AccessRequest } from '../store/requests.js';
+import type { LoadedEnvironment } from '../../config.js';
+import type { InteropAction } from '../../store/interop.js';
+import type { AccessRequest } from '../../store/requests.js';
 
 /** Where approvals and outcomes are shown. Implementations never write a password anywhere but `deliverCredentials`. */
 export interface Notifier {
