@@ -1,19 +1,8 @@
 // The audit log on a real SQLite file: append and list, filters and order, append-only triggers, the secret-key guard.
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/errors.js';
-import { T0, newRequest, testClock, useTempStores } from './fixtures.js';
+import { T0, newRequest, testClock, useTempStores, thrown } from './fixtures.js';
 
 const temp = useTempStores();
-
-function thrown(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError, nothing was thrown');
-}
 
 describe('append', () => {
   it('returns the stored entry, timed by the clock, with its detail as written', () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach } from 'vitest';
 import type { Clock } from '../../src/clock.js';
+import { AppError } from '../../src/errors.js';
 import type { NewRequest } from '../../src/store/requests.js';
 import { openStore, type Store } from '../../src/store/store.js';
 
@@ -81,4 +82,15 @@ export function useTempStores() {
       return db;
     },
   };
+}
+
+/** The AppError `fn` throws; fails the test when it throws something else or nothing. */
+export function thrown(fn: () => unknown): AppError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof AppError) return err;
+    throw err;
+  }
+  throw new Error('expected an AppError, nothing was thrown');
 }

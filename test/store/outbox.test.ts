@@ -1,20 +1,9 @@
 // The outbox on a real SQLite file: order per key, lease exclusivity and expiry, give-up with its audit entry, secret refusal, nextDueAt.
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/errors.js';
-import { T0, newRequest, testClock, useTempStores } from './fixtures.js';
+import { T0, newRequest, testClock, useTempStores, thrown } from './fixtures.js';
 
 const temp = useTempStores();
 const LEASE = 30_000;
-
-function thrown(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError, nothing was thrown');
-}
 
 describe('enqueue', () => {
   it('writes a pending row, due now unless told otherwise', () => {

@@ -1,19 +1,8 @@
 // The reminder log on a real SQLite file: one claim per request and kind, across stores and restarts; sent, unsent, released; kind validation.
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/errors.js';
-import { HOUR, T0, newRequest, testClock, useTempStores } from './fixtures.js';
+import { HOUR, T0, newRequest, testClock, useTempStores, thrown } from './fixtures.js';
 
 const temp = useTempStores();
-
-function thrown(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError, nothing was thrown');
-}
 
 describe('claim', () => {
   it('is true for the first caller only', () => {

@@ -1,6 +1,5 @@
 // The request repository on a real SQLite file: round-trips, one open request per person, the state machine, races, and the lists.
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/errors.js';
 import {
   NEXT_DUE_SQL,
   OPEN_STATES,
@@ -10,7 +9,7 @@ import {
   type RequestState,
 } from '../../src/store/requests.js';
 import type { Store } from '../../src/store/store.js';
-import { HOUR, T0, newRequest, testClock, useTempStores } from './fixtures.js';
+import { HOUR, T0, newRequest, testClock, useTempStores, thrown } from './fixtures.js';
 
 const temp = useTempStores();
 
@@ -46,16 +45,6 @@ function requestIn(store: Store, state: RequestState, overrides: Parameters<type
     current = next;
   }
   return current;
-}
-
-function thrown(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError, nothing was thrown');
 }
 
 describe('create and get', () => {

@@ -3,21 +3,10 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/errors.js';
 import { applyMigrations, MIGRATIONS, openStore } from '../../src/store/store.js';
-import { HOUR, T0, newRequest, testClock, useTempStores } from './fixtures.js';
+import { HOUR, T0, newRequest, testClock, useTempStores, thrown } from './fixtures.js';
 
 const temp = useTempStores();
-
-function thrown(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError, nothing was thrown');
-}
 
 describe('openStore', () => {
   it('creates the parent folder and the file, in WAL mode', () => {
