@@ -31,7 +31,7 @@ export interface BotOptions {
   log: Logger;
   clock?: Clock;
   /** Replaces each environment's driver (the console and tests use dry runs). */
-  executorFor?: (env: LoadedEnvironment) => Executor;
+  executorFor?: (env: LoadedEnvironment) => Executor | undefined;
   /** Web API retries (tests: 0). */
   slackRetries?: number;
   host?: string;

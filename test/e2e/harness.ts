@@ -114,6 +114,8 @@ export interface HarnessOptions {
   /** Web API retries of the bot's WebClient; 0 by default, so faults show at once. */
   slackRetries?: number;
   revocation?: Partial<RevocationSettings>;
+  /** Environments that use the real database driver (their connection points at a test server) instead of a dry run. */
+  realDrivers?: readonly string[];
   /** Outbox delivery settings (e.g. a shorter deadline per Slack call). */
   outbox?: { timeoutMs?: number; retryDelaysMs?: readonly number[] };
   /**
@@ -178,6 +180,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...(options.outbox ? { outbox: options.outbox } : {}),
     ...(options.ops ? { ops: { port: 0, host: '127.0.0.1' } } : {}),
     executorFor: (env) => {
+      // These environments talk to their (test) server through the real driver.
+      if (options.realDrivers?.includes(env.name)) return undefined;
       const executor = dryRunExecutor((statement) => (responders.get(env.name) ?? (() => []))(statement));
       executors.set(env.name, executor);
       return executor;
