@@ -22,19 +22,13 @@ export function createProvisioning(deps: AccessDeps & { policy: Policy; revoker:
 
   /** Passwords people chose, until their request is provisioned or ends; memory only, never the store. */
   const chosenPasswords = new Map<string, string>();
-
   /** Requests this process is creating or cleaning up right now: the sweep leaves them alone. */
   const working = new Map<string, Promise<AccessRequest | undefined>>();
-
   /** Environments with open requests that the configuration no longer has: reported once each. */
   const driftReported = new Set<string>();
-
   let driftSeen: string[] = [];
-
   let nextDriftCheckAt = 0;
-
   const DRIFT_CHECK_MS = 60_000;
-
   const storeRetry = <T>(write: () => T): Promise<T> => retryStore(write, deps.storeRetryDelaysMs);
 
   /**
