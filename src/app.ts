@@ -163,8 +163,16 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   const released = outbox.releaseAbandoned();
   if (released > 0) log.warn({ released }, 'notices a stopped process had taken are sent again');
   outbox.start();
-  const reconciled = { ...(await access.reconcile()), interop: await interop.reconcile() };
-  if (reconciled.provisioned + reconciled.failed + reconciled.revoked + reconciled.cleaning + reconciled.interop > 0) log.warn(reconciled, 'reconciled requests interrupted by a restart');
+  // Reconciliation runs beside everything else rather than before it: an environment whose database
+  // hangs must not hold up the start (nor the others' revocations). Requests it works on are marked in
+  // flight, so a click meanwhile cannot act on them twice.
+  const reconciling = Promise.all([access.reconcile(), interop.reconcile()]).then(
+    ([counts, interopCount]) => {
+      const reconciled = { ...counts, interop: interopCount };
+      if (counts.provisioned + counts.failed + counts.revoked + counts.cleaning + interopCount > 0) log.warn(reconciled, 'reconciled requests interrupted by a restart');
+    },
+    (err: unknown) => log.error({ err }, 'reconciliation after the restart failed; the scheduler comes back to what it left'),
+  );
   // Overdue users are revoked at once: the timer's first run is immediate.
   timer.start();
   const orphanJob = cron.schedule(options.orphanCron ?? '17 6 * * *', () => void expiry.reportOrphans());
@@ -218,6 +226,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       await interopJob.stop();
       await pruneJob.stop();
       await timer.stop();
+      await reconciling;
       await expiry.idle();
       await outbox.stop();
       await slack.stop();
