@@ -30,8 +30,8 @@ export const DEFAULT_REVOCATION_SETTINGS: RevocationSettings = {
 
 /** What one revocation attempt came to. */
 export type RevokeOutcome = 'revoked' | 'retrying' | 'revoke_failed' | 'skipped';
-/** cleanup: the user of a request whose creation failed (or was interrupted) is dropped; it was never handed out. */
-export type RevokeReason = 'expired' | 'requested' | 'retry' | 'cleanup';
+/** A user whose creation failed and could not be dropped at once is a 'retry' too: provisioning moved it to revoking. */
+export type RevokeReason = 'expired' | 'requested' | 'retry';
 
 export interface RevokerContext {
   store: Store;
@@ -88,7 +88,7 @@ export function createRevoker(ctx: RevokerContext) {
     if (!env) return 'skipped';
     const attemptNo = current.revokeAttempts + 1;
     const revoking = store.requests.transition(current.id, {
-      from: reason === 'cleanup' ? ['provisioning', 'revoking', 'revoke_failed'] : ['active', 'revoking', 'revoke_failed'],
+      from: ['active', 'revoking', 'revoke_failed'],
       to: 'revoking',
       actor,
       set: { revokeAttempts: attemptNo, nextAttemptAt: null },
