@@ -149,15 +149,20 @@ export function createNotices(deps: {
 
 /** The orphan report back from its JSON row: lists of names and of { requestId, username, requester }. */
 function orphanReportOf(value: unknown): OrphanReport {
-  const record = typeof value === 'object' && value !== null ? (value satisfies object) : {};
-  const unknown = 'unknown' in record && Array.isArray(record.unknown) ? record.unknown.map(String) : [];
-  const missing =
-    'missing' in record && Array.isArray(record.missing)
-      ? record.missing.map((m: unknown) => {
-          const entry = typeof m === 'object' && m !== null ? m : {};
-          const field = (name: string) => (name in entry ? String((entry as Record<string, unknown>)[name]) : '');
-          return { requestId: field('requestId'), username: field('username'), requester: field('requester') };
-        })
-      : [];
-  return { unknown, missing };
+  const record = recordOf(value);
+  const list = (key: string): unknown[] => {
+    const items = record[key];
+    return Array.isArray(items) ? items : [];
+  };
+  return {
+    unknown: list('unknown').map(String),
+    missing: list('missing').map((m) => {
+      const entry = recordOf(m);
+      return { requestId: String(entry['requestId'] ?? ''), username: String(entry['username'] ?? ''), requester: String(entry['requester'] ?? '') };
+    }),
+  };
+}
+
+function recordOf(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null ? Object.fromEntries(Object.entries(value)) : {};
 }
