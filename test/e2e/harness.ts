@@ -261,3 +261,21 @@ export async function slackReady(opsPort: number, timeoutMs = 10_000): Promise<v
   }
   throw new Error(`Slack not ready within ${timeoutMs} ms: ${last}`);
 }
+
+/** The id of a self-service temporary user the LifeTime administrator gets in `env`, once the password reached them. */
+export async function selfServiceUser(h: Harness, env: string): Promise<string> {
+  const mark = h.fake.calls.length;
+  await h.slack.slashCommand({ user: USERS.ltAdmin, command: '/dbuser', text: `request ${env} --reason "self-service"` });
+  const credentials = await h.fake.waitFor((c) => h.fake.calls.indexOf(c) >= mark && c.method === 'chat.postEphemeral' && callText(c).includes(env), 20_000);
+  if (!passwordIn(credentials)) throw new Error(`no password for ${env}`);
+  return h.bot.store.requests.findOpen(env, USERS.ltAdmin, 'temporary')!.id;
+}
+
+/** Polls until `check` holds, for at most `ms` of real time (generous, so a busy machine still passes). */
+export async function until(check: () => boolean, what: string, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -3,7 +3,7 @@
 // The other environment's user is still revoked at its expiry, over the wire.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTdsServer, type TdsReply, type TdsServer } from '../support/tds-server.js';
-import { callText, startHarness, USERS, type Harness } from './harness.js';
+import { selfServiceUser, startHarness, until, USERS, type Harness } from './harness.js';
 
 let stuck: TdsServer;
 let healthy: TdsServer;
@@ -51,25 +51,10 @@ afterAll(async () => {
   await healthy?.close();
 });
 
-async function activeUser(env: string): Promise<string> {
-  const mark = h.fake.calls.length;
-  await h.slack.slashCommand({ user: USERS.ltAdmin, command: '/dbuser', text: `request ${env} --reason "isolation over TDS"` });
-  await h.fake.waitFor((c) => h.fake.calls.indexOf(c) >= mark && c.method === 'chat.postEphemeral' && callText(c).includes(env), 20_000);
-  return h.bot.store.requests.findOpen(env, USERS.ltAdmin, 'temporary')!.id;
-}
-
-async function until(check: () => boolean, what: string, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('two SQL Server environments over the real driver', () => {
   it('one server stops answering and Slack is slow: the other environment is revoked at its expiry, over the wire', async () => {
-    const stuckId = await activeUser('stuck');
-    const healthyId = await activeUser('healthy');
+    const stuckId = await selfServiceUser(h, 'stuck');
+    const healthyId = await selfServiceUser(h, 'healthy');
     const healthyBefore = healthy.requests.length;
     hanging = true;
     for (const method of ['chat.postMessage', 'chat.update', 'conversations.open']) h.fake.fail(method, { delayMs: 10_000 }, 100);

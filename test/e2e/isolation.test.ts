@@ -2,7 +2,7 @@
 // answers each call after 10 s. The healthy environment's user is still revoked at its expiry, and the
 // hung one is neither forgotten nor allowed to hold anything else up (issue 13, isolation).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callText, passwordIn, startHarness, USERS, type Harness } from './harness.js';
+import { selfServiceUser, startHarness, until, USERS, type Harness } from './harness.js';
 
 /** Two environments whose users live 3 seconds; `stuck` gives its database ten minutes per call, so only isolation (not a deadline) can keep `healthy` on time. */
 const ENVIRONMENTS = ['stuck', 'healthy']
@@ -33,26 +33,10 @@ afterAll(async () => {
   await h?.stop();
 });
 
-async function activeUser(env: string): Promise<string> {
-  const mark = h.fake.calls.length;
-  await h.slack.slashCommand({ user: USERS.ltAdmin, command: '/dbuser', text: `request ${env} --reason "isolation"` });
-  const credentials = await h.fake.waitFor((c) => h.fake.calls.indexOf(c) >= mark && c.method === 'chat.postEphemeral' && callText(c).includes(env), 15_000);
-  expect(passwordIn(credentials)).toBeTruthy();
-  return h.bot.store.requests.findOpen(env, USERS.ltAdmin, 'temporary')!.id;
-}
-
-async function until(check: () => boolean, what: string, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('one environment hangs and Slack is slow', () => {
   it('the other environment is revoked at its expiry; the hung one stays tracked, and finishes once its database answers', async () => {
-    const stuckId = await activeUser('stuck');
-    const healthyId = await activeUser('healthy');
+    const stuckId = await selfServiceUser(h, 'stuck');
+    const healthyId = await selfServiceUser(h, 'healthy');
     // From now on: stuck's database never answers a revocation, and every Slack call takes 10 s.
     const hung = new Promise<[]>((resolve) => (release = () => resolve([])));
     h.respond('stuck', (s) => (s.kind === 'block login' ? hung : []));
