@@ -1,5 +1,5 @@
-// Child process: the local fake Slack Web API (src/console/fake-slack.ts) in its own process, as Slack is remote; tells its URLs over IPC.
-import { startFakeSlack } from '../src/console/fake-slack.js';
+// Child process: the local fake Slack Web API (test/fakes/fake-slack.ts) in its own process, as Slack is remote; tells its URLs over IPC.
+import { startFakeSlack } from '../test/fakes/fake-slack.js';
 import { APPROVER_GROUP, GROUP_MEMBER, tell } from './lib.js';
 
 export interface FakeSlackReady {

@@ -6,7 +6,7 @@ import { cpus, freemem, loadavg, release, totalmem, type } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../src/config.js';
-import { signature } from '../src/console/slack-driver.js';
+import { signature } from '../test/fakes/slack-driver.js';
 import { ACTIONS } from '../src/slack/blocks.js';
 import type { Store } from '../src/store/store.js';
 

@@ -19,7 +19,7 @@ import { dialectOf, targetOf } from '../../src/dialects/index.js';
 import { createLogger } from '../../src/log.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { loadTestConfig, USERS } from '../e2e/harness.js';
-import { testNotices } from '../support/notices.js';
+import { testNotices } from '../fakes/notices.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

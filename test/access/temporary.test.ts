@@ -11,7 +11,7 @@ import { dryRunExecutor, type DryRunExecutor } from '../../src/dialects/executor
 import { dialectOf, targetOf } from '../../src/dialects/index.js';
 import { createLogger } from '../../src/log.js';
 import { openStore, type Store } from '../../src/store/store.js';
-import { testNotices } from '../support/notices.js';
+import { testNotices } from '../fakes/notices.js';
 import { loadTestConfig, USERS } from '../e2e/harness.js';
 
 interface Sent {

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, parseEnvironmentsFile } from '../../src/config.js';
 import { dryRunExecutor } from '../../src/dialects/executor.js';
 import { dialectOf, openDatabase, targetOf } from '../../src/dialects/index.js';
-import { startTdsServer, type TdsServer } from '../support/tds-server.js';
+import { startTdsServer, type TdsServer } from '../fakes/tds-server.js';
 
 const consoleConfig = () => loadConfig({ env: { DBACCESS_CONFIG: 'config/console.yml', CONSOLE_DB_PASSWORD: 'console-secret' } });
 

@@ -6,7 +6,7 @@ import { createDatabase, ProvisioningError } from '../../src/dialects/database.j
 import type { DialectName } from '../../src/dialects/dialect.js';
 import { DatabaseError } from '../../src/dialects/executor.js';
 import { mssqlExecutor, type MssqlSettings } from '../../src/dialects/mssql-executor.js';
-import { startTdsServer, type TdsReply, type TdsRequest, type TdsServer } from '../support/tds-server.js';
+import { startTdsServer, type TdsReply, type TdsRequest, type TdsServer } from '../fakes/tds-server.js';
 import { dialects, targets } from './targets.js';
 
 const username = 'dbx_maria_k3x9';

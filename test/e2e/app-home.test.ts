@@ -1,6 +1,6 @@
 // App Home as Slack opens it: an Events API callback, the view published, and clicks from it (no response_url).
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { signature } from '../../src/console/slack-driver.js';
+import { signature } from '../fakes/slack-driver.js';
 import { APPROVALS, callText, SIGNING_SECRET, startHarness, USERS, type Harness } from './harness.js';
 
 let h: Harness;

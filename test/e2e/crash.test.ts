@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startFakeSlack, type FakeSlack } from '../../src/console/fake-slack.js';
-import { createSlackDriver } from '../../src/console/slack-driver.js';
+import { startFakeSlack, type FakeSlack } from '../fakes/fake-slack.js';
+import { createSlackDriver } from '../fakes/slack-driver.js';
 import { openStore } from '../../src/store/store.js';
 import { callText, SIGNING_SECRET, USERS } from './harness.js';
 

@@ -1,7 +1,7 @@
 // The expiry buttons as Slack delivers them: Extend and Revoke now on a reminder, Retry on an alert,
 // Drop on an orphan report, and /dbuser revoke. The bot's clock is moved by the test.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SlackCall } from '../../src/console/fake-slack.js';
+import type { SlackCall } from '../fakes/fake-slack.js';
 import { DatabaseError } from '../../src/dialects/executor.js';
 import { callText, startHarness, USERS, type Harness } from './harness.js';
 

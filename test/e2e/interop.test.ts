@@ -1,7 +1,7 @@
 // /interop end to end: setup, expose, promote, status, sync and the hourly check, each approved first,
 // against dry-run databases that answer the ossys_entity and exposed-view look-ups.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SlackCall } from '../../src/console/fake-slack.js';
+import type { SlackCall } from '../fakes/fake-slack.js';
 import type { Statement } from '../../src/dialects/statement.js';
 import { APPROVALS, callText, passwordIn, startHarness, USERS, type Harness } from './harness.js';
 

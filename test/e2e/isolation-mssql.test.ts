@@ -2,7 +2,7 @@
 // own TDS endpoint on loopback; one stops answering as revocations begin, and Slack takes 10 s per call.
 // The other environment's user is still revoked at its expiry, over the wire.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTdsServer, type TdsReply, type TdsServer } from '../support/tds-server.js';
+import { startTdsServer, type TdsReply, type TdsServer } from '../fakes/tds-server.js';
 import { selfServiceUser, startHarness, until, USERS, type Harness } from './harness.js';
 
 let stuck: TdsServer;

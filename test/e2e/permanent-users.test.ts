@@ -1,7 +1,7 @@
 // Permanent users end to end: request (one or several environments), the connection rules both ways,
 // approval by the permanent-user approvers, the password once, rotation with approval, sync, revoke.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SlackCall } from '../../src/console/fake-slack.js';
+import type { SlackCall } from '../fakes/fake-slack.js';
 import { APPROVALS, callText, passwordIn, startHarness, USERS, type Harness } from './harness.js';
 
 const EXTRA = `

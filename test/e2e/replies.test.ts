@@ -2,7 +2,7 @@
 // acknowledgement itself; everything else after it, through the response_url; anything it has no
 // listener for acknowledged and ignored.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SlackCall } from '../../src/console/fake-slack.js';
+import type { SlackCall } from '../fakes/fake-slack.js';
 import { callText, startHarness, USERS, type Harness } from './harness.js';
 
 let h: Harness;

@@ -2,7 +2,7 @@
 // signed but malformed bodies refused with 400, and the bot answering normally after each. Issue 14,
 // problems 5 and 6.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSlackDriver, signature } from '../../src/console/slack-driver.js';
+import { createSlackDriver, signature } from '../fakes/slack-driver.js';
 import { SIGNING_SECRET, startHarness, USERS, type Harness } from './harness.js';
 
 let h: Harness;

@@ -3,8 +3,8 @@
 // the proof), nothing from an unverified or foreign workspace is acted on, /readyz names Slack, and
 // after recovery the bot serves normally without a restart. Issue 14.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSlackDriver, type DriverResponse } from '../../src/console/slack-driver.js';
-import type { FakeOutage } from '../../src/console/fake-slack.js';
+import { createSlackDriver, type DriverResponse } from '../fakes/slack-driver.js';
+import type { FakeOutage } from '../fakes/fake-slack.js';
 import { SIGNING_SECRET, slackCheck, slackReady, startHarness, USERS, type Harness } from './harness.js';
 
 const UNVERIFIED = 'cannot verify this workspace yet';

@@ -1,8 +1,8 @@
 // /dbuser temporary users end to end: signed Slack requests into the real app, the fake Web API recording
 // every call, dry-run databases recording every statement. Ends with a search for every password issued.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SlackCall } from '../../src/console/fake-slack.js';
-import { signature } from '../../src/console/slack-driver.js';
+import type { SlackCall } from '../fakes/fake-slack.js';
+import { signature } from '../fakes/slack-driver.js';
 import { DatabaseError } from '../../src/dialects/executor.js';
 import { APPROVALS, callText, nonEphemeral, passwordIn, SIGNING_SECRET, startHarness, USERS, type Harness } from './harness.js';
 

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeSlack, type FakeSlack } from '../../src/console/fake-slack.js';
-import { createSlackDriver } from '../../src/console/slack-driver.js';
+import { startFakeSlack, type FakeSlack } from '../fakes/fake-slack.js';
+import { createSlackDriver } from '../fakes/slack-driver.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const slow = process.env['DBACCESS_SLOW_TESTS'] === '1';

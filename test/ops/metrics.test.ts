@@ -2,7 +2,7 @@
 import { LogLevel, WebClient } from '@slack/web-api';
 import { register as globalRegistry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeSlack, type FakeSlack } from '../../src/console/fake-slack.js';
+import { startFakeSlack, type FakeSlack } from '../fakes/fake-slack.js';
 import { createMetrics, instrumentSlackFetch } from '../../src/ops/metrics.js';
 
 /** The value of one sample in the text exposition, or undefined when the series is absent. */

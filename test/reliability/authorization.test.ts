@@ -3,7 +3,7 @@
 // where Slack lets the bot answer, says why. Rules: README "Running it in Slack", "Permanent users", "Expiry".
 import { describe, it } from 'vitest';
 import { USAGE } from '../../src/commands/dbuser.js';
-import type { SlackDriver } from '../../src/console/slack-driver.js';
+import type { SlackDriver } from '../fakes/slack-driver.js';
 import { ACTIONS } from '../../src/slack/blocks.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { APPROVALS, callText, eventually, REMINDERS, sleep, startReliabilityHarness, USERS, type ReliabilityHarness } from './support.js';

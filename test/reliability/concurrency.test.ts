@@ -2,7 +2,7 @@
 // together (twice each), a withdrawal racing an approval, repeated Extend clicks. Exactly one of each
 // thing happens, in the store and in the database; everyone else is told why nothing happened.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SlackCall } from '../../src/console/fake-slack.js';
+import type { SlackCall } from '../fakes/fake-slack.js';
 import { after, APPROVALS, callText, eventually, isApprovalPost, replyTo, requestIdOf, sleep, startReliabilityHarness, USERS, type ReliabilityHarness } from './support.js';
 
 let h: ReliabilityHarness;

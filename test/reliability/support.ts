@@ -2,8 +2,8 @@
 // retries, more environments, and a driver signing for another workspace. Helpers to read what came back.
 import type { Bot } from '../../src/app.js';
 import type { RevocationSettings } from '../../src/access/core/revocation.js';
-import { createSlackDriver, type SlackDriver } from '../../src/console/slack-driver.js';
-import type { FakeSlack, SlackCall } from '../../src/console/fake-slack.js';
+import { createSlackDriver, type SlackDriver } from '../fakes/slack-driver.js';
+import type { FakeSlack, SlackCall } from '../fakes/fake-slack.js';
 import type { DryRunExecutor, DryRunResponder } from '../../src/dialects/executor.js';
 import type { Statement } from '../../src/dialects/statement.js';
 import { APPROVALS, callText, SIGNING_SECRET, startHarness, USERS } from '../e2e/harness.js';

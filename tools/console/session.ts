@@ -5,16 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { startBot, type Bot } from '../app.js';
-import { loadConfig, type Config, type LoadedEnvironment } from '../config.js';
-import { dialectOf } from '../dialects/index.js';
-import { dryRunExecutor } from '../dialects/executor.js';
-import { MASK, renderStatement } from '../dialects/render.js';
-import type { Row, Statement } from '../dialects/statement.js';
-import { createLogger } from '../log.js';
-import { startFakeSlack, type FakeSlack, type SlackCall } from './fake-slack.js';
+import { startBot, type Bot } from '../../src/app.js';
+import { loadConfig, type Config, type LoadedEnvironment } from '../../src/config.js';
+import { dialectOf } from '../../src/dialects/index.js';
+import { dryRunExecutor } from '../../src/dialects/executor.js';
+import { MASK, renderStatement } from '../../src/dialects/render.js';
+import type { Row, Statement } from '../../src/dialects/statement.js';
+import { createLogger } from '../../src/log.js';
+import { startFakeSlack, type FakeSlack, type SlackCall } from '../../test/fakes/fake-slack.js';
 import { renderBlocks, renderModal, type RenderedButton, type RenderedInput, type RenderedModal } from './render.js';
-import { createSlackDriver, type DriverResponse, type SlackDriver, type SubmittedValue } from './slack-driver.js';
+import { createSlackDriver, type DriverResponse, type SlackDriver, type SubmittedValue } from '../../test/fakes/slack-driver.js';
 
 export interface ConsoleIo {
   input: NodeJS.ReadableStream;

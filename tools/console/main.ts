@@ -1,5 +1,5 @@
 // Entry point of `npm run console`: a console session on this terminal; exits when it ends.
-import { isAppError } from '../errors.js';
+import { isAppError } from '../../src/errors.js';
 import { startConsoleSession } from './session.js';
 
 async function main(): Promise<void> {

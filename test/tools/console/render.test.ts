@@ -1,6 +1,6 @@
 // Block Kit rendered as terminal text: a table of blocks and what they read as, buttons numbered, modals as inputs.
 import { describe, expect, it } from 'vitest';
-import { mrkdwnToText, renderBlocks, renderModal } from '../../src/console/render.js';
+import { mrkdwnToText, renderBlocks, renderModal } from '../../../tools/console/render.js';
 
 const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
 const plain = (text: string) => ({ type: 'plain_text', text });

@@ -3,7 +3,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startConsoleSession, type ConsoleSession } from '../../src/console/session.js';
+import { startConsoleSession, type ConsoleSession } from '../../../tools/console/session.js';
 
 interface Scripted {
   session: ConsoleSession;

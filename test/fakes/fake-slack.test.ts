@@ -1,7 +1,7 @@
 // The fake Slack Web API, driven through a real @slack/web-api WebClient as the bot drives it.
 import { LogLevel, WebClient, type WebClientOptions } from '@slack/web-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeSlack, type FakeSlack } from '../../src/console/fake-slack.js';
+import { startFakeSlack, type FakeSlack } from './fake-slack.js';
 
 const token = 'xoxb-test';
 // Failures are the point of several tests; the client's own warnings about them are noise.

@@ -2,8 +2,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { App, LogLevel } from '@slack/bolt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeSlack, type FakeSlack } from '../../src/console/fake-slack.js';
-import { createSlackDriver, signature, type SlackDriver } from '../../src/console/slack-driver.js';
+import { startFakeSlack, type FakeSlack } from './fake-slack.js';
+import { createSlackDriver, signature, type SlackDriver } from './slack-driver.js';
 
 const signingSecret = 'test-signing-secret';
 const fixedNow = 1_750_000_000.25;
