@@ -57,6 +57,11 @@ export interface SlackDriver {
       values: Record<string, Record<string, SubmittedValue>>;
     };
   }): Promise<DriverResponse>;
+  /**
+   * An Events API callback (`event_callback`) carrying `event`, e.g. `{ type: 'app_home_opened', user, tab: 'home' }`
+   * when someone opens the app's Home tab.
+   */
+  event(event: Record<string, unknown>): Promise<DriverResponse>;
   /** Posts an arbitrary raw body with explicit headers (for signature tests). */
   raw(body: string, headers: Record<string, string>): Promise<DriverResponse>;
 }
@@ -219,6 +224,20 @@ export function createSlackDriver(options: DriverOptions): SlackDriver {
         enterprise: null,
       };
       return postPayload(payload);
+    },
+
+    async event(event) {
+      const body = JSON.stringify({
+        token: verificationToken,
+        type: 'event_callback',
+        team_id: teamId,
+        api_app_id: apiAppId,
+        event: { event_ts: actionTs(), ...event },
+        event_id: `Ev${randomBytes(5).toString('hex').toUpperCase()}`,
+        event_time: Math.floor(now()),
+      });
+      const timestamp = Math.floor(now());
+      return raw(body, { 'Content-Type': 'application/json', 'X-Slack-Request-Timestamp': String(timestamp), 'X-Slack-Signature': signature(signingSecret, timestamp, body) });
     },
 
     raw,

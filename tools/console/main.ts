@@ -4,7 +4,8 @@ import { startConsoleSession } from './session.js';
 
 async function main(): Promise<void> {
   try {
-    const session = await startConsoleSession({ input: process.stdin, output: process.stdout });
+    // DBACCESS_CONFIG loads another environments file; the file's password references read this process's variables.
+    const session = await startConsoleSession({ input: process.stdin, output: process.stdout, configPath: process.env.DBACCESS_CONFIG, env: process.env });
     await session.done;
   } catch (err) {
     // A configuration error is a sentence for a person; anything else keeps its stack.

@@ -18,7 +18,7 @@ export interface RenderedInput {
   blockId: string;
   actionId: string;
   label: string;
-  type: 'plain_text_input' | 'static_select' | 'checkboxes' | 'radio_buttons';
+  type: (typeof inputTypes)[number];
   optional: boolean;
   options?: { text: string; value: string }[];
   multiline?: boolean;
@@ -41,7 +41,8 @@ export interface RenderedModal {
 type Json = Record<string, unknown>;
 
 const dividerLine = '─'.repeat(40);
-const inputTypes = ['plain_text_input', 'static_select', 'checkboxes', 'radio_buttons'] as const;
+/** The input kinds the bot's forms use, and the other choices Slack offers; answered at the prompt. */
+const inputTypes = ['plain_text_input', 'static_select', 'multi_static_select', 'checkboxes', 'radio_buttons'] as const;
 
 /** Renders blocks (or a message's fallback text when there are none) as plain text; buttons become `[1] Approve` and are returned for clicking. Numbering starts at `firstIndex` (default 1). */
 export function renderBlocks(blocks: unknown[] | undefined, fallbackText?: string, firstIndex = 1): RenderedMessage {
@@ -225,7 +226,26 @@ export function mrkdwnToText(text: string): string {
 }
 
 function inline(text: string): string {
-  return unescapeEntities(text.replace(/<([^<>]+)>/g, (_, inner: string) => reference(inner)));
+  return emoji(unescapeEntities(text.replace(/<([^<>]+)>/g, (_, inner: string) => reference(inner))));
+}
+
+/** The shortcodes the bot writes (and a few neighbours), as Slack draws them; any other `:word:` stays as typed. */
+const EMOJI: Readonly<Record<string, string>> = {
+  warning: '⚠️',
+  hourglass_flowing_sand: '⏳',
+  hourglass: '⌛',
+  rotating_light: '🚨',
+  bell: '🔔',
+  white_check_mark: '✅',
+  x: '❌',
+  lock: '🔒',
+  key: '🔑',
+  no_entry: '⛔',
+};
+
+/** `:warning:` → ⚠️ for the shortcodes in EMOJI. */
+export function emoji(text: string): string {
+  return text.replace(/:([a-z0-9_+-]+):/g, (whole, name: string) => EMOJI[name] ?? whole);
 }
 
 /** What Slack displays for `<...>`: users, channels, special mentions, dates, links. */
@@ -289,7 +309,7 @@ function richInline(elements: unknown[]): string {
         case 'broadcast':
           return `@${stringOf(element.range) ?? ''}`;
         case 'emoji':
-          return `:${stringOf(element.name) ?? ''}:`;
+          return emoji(`:${stringOf(element.name) ?? ''}:`);
         default:
           return `[${stringOf(element.type) ?? '?'}]`;
       }

@@ -1,5 +1,6 @@
 // Block Kit rendered as terminal text: a table of blocks and what they read as, buttons numbered, modals as inputs.
 import { describe, expect, it } from 'vitest';
+import { parseCsv, table, uploadedFile } from '../../../tools/console/printer.js';
 import { mrkdwnToText, renderBlocks, renderModal } from '../../../tools/console/render.js';
 
 const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
@@ -309,5 +310,28 @@ describe('renderModal', () => {
 
   it('refuses something that is not a view', () => {
     expect(() => renderModal('nope')).toThrow(TypeError);
+  });
+});
+
+describe('emoji and files', () => {
+  it.each([
+    [':warning: Only approvers', '⚠️ Only approvers'],
+    [':hourglass_flowing_sand: expires in 55m', '⏳ expires in 55m'],
+    [':rotating_light: Break-glass', '🚨 Break-glass'],
+    [':bell: Still waiting', '🔔 Still waiting'],
+    ['a file :memory: stays', 'a file :memory: stays'],
+  ])('%s', (text, expected) => {
+    expect(mrkdwnToText(text)).toBe(expected);
+  });
+
+  it('reads the file out of a multipart upload and its CSV with quoted fields', () => {
+    const body = '--b0\r\nContent-Disposition: form-data; name=file\r\nContent-Type: text/csv\r\n\r\nat,detail\r\n1,"a, ""b"""\r\n\r\n--b0--\r\n';
+    const csv = uploadedFile(body);
+    expect(csv).toBe('at,detail\r\n1,"a, ""b"""\r\n');
+    expect(parseCsv(csv)).toEqual([
+      ['at', 'detail'],
+      ['1', 'a, "b"'],
+    ]);
+    expect(table(['at', 'detail'], [['1', 'a, "b"']])).toEqual(['at  detail', '──  ──────', '1   a, "b"']);
   });
 });

@@ -1,69 +1,8 @@
 // The console session scripted through streams, as a person would type it: request, approve, password, details,
 // rotate, delete, the request form, and every password shown exactly once, in the message only its owner sees.
 import { readFileSync, rmSync } from 'node:fs';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startConsoleSession, type ConsoleSession } from '../../../tools/console/session.js';
-
-interface Scripted {
-  session: ConsoleSession;
-  /** Everything printed so far. */
-  text(): string;
-  /** Types a line and resolves with what was printed up to the next prompt. */
-  send(line: string): Promise<string>;
-  /** Ends the input (Ctrl-D) and waits for the session to stop. */
-  end(): Promise<void>;
-}
-
-async function until(condition: () => boolean, what: () => string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-async function startScripted(): Promise<Scripted> {
-  const input = new PassThrough();
-  const output = new PassThrough();
-  let printed = '';
-  output.setEncoding('utf8');
-  output.on('data', (chunk: string) => {
-    printed += chunk;
-  });
-  const session = await startConsoleSession({ input, output });
-  // Every prompt, the command one and those of a form, ends in "> ".
-  const prompting = () => printed.endsWith('> ');
-  await until(prompting, () => `the first prompt; printed:\n${printed}`);
-  return {
-    session,
-    text: () => printed,
-    async send(line) {
-      const mark = printed.length;
-      input.write(`${line}\n`);
-      await until(() => printed.length > mark && prompting(), () => `a prompt after "${line}"; printed:\n${printed.slice(mark)}`);
-      return printed.slice(mark);
-    },
-    async end() {
-      input.end();
-      await session.done;
-    },
-  };
-}
-
-/** The number the console gave the button labelled `label` in `text`. */
-function buttonNumber(text: string, label: string): number {
-  const match = new RegExp(`\\[(\\d+)\\] ${label}`).exec(text);
-  if (!match) throw new Error(`no button "${label}" in:\n${text}`);
-  return Number(match[1]);
-}
-
-/** The password in a credentials message as the console prints it. */
-function passwordIn(text: string): string {
-  const match = /\*Password\*\n\s+`([^`]+)`/.exec(text);
-  if (!match) throw new Error(`no password in:\n${text}`);
-  return match[1]!;
-}
+import { buttonNumber, passwordIn, startScripted, type Scripted } from './scripted.js';
 
 function occurrences(text: string, needle: string): number {
   return text.split(needle).length - 1;
@@ -176,8 +115,8 @@ describe('console session', () => {
 
   it.each([
     ['an unknown console command shows the help', 'launch', ['I don\'t know "launch".', 'Commands:', 'click <n>']],
-    ['an unknown /dbuser command gets the bot\'s usage', '/dbuser launch', ["[only Maria Silva sees] :warning: I don't know `launch`.", 'Usage:']],
-    ['users says who approves what', 'users', ['ana    U0APPROVER  Ana Approver, an approver: approves dev, test, prod, legacy', 'S0DBAS = Ana Approver']],
+    ['an unknown /dbuser command gets the bot\'s usage', '/dbuser launch', ["[only Maria Silva sees] ⚠️ I don't know `launch`.", 'Usage:']],
+    ['users says who approves what', 'users', ['ana    U0APPROVER  Ana Approver, an approver: approves dev, test, prod, legacy', '@dbas (S0DBAS) = Ana Approver']],
     ['help says where the SQL is', 'help', ['SQL (<env>, dry run)']],
     ['a button that never was', 'click 99', ['There is no button [99].']],
   ])('%s', async (_, line, expected) => {
