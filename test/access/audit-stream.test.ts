@@ -235,3 +235,19 @@ describe('the wire format', () => {
     expect(streamedEntry(entry, '00ff00ff00ff00ff')).toMatchObject({ type: 'audit', id: '00ff00ff00ff00ff:7', seq: 7, at: '2026-01-02T03:04:05.000Z' });
   });
 });
+
+describe('stop', () => {
+  it('ends a delivery the receiver holds, without counting it as the sink\'s failure', async () => {
+    const { store } = temp.open(undefined, clock);
+    const receiver = await startAuditReceiver(SECRET, 'hang');
+    running.push({ receiver });
+    append(store, 3);
+    const audit = stream(store, [webhook(store, receiver.url)], { timeoutMs: 600_000 });
+    audit.start();
+    await until(() => receiver.batches.length === 1, 'a delivery held');
+
+    await audit.stop();
+
+    expect(store.auditStream.cursor('webhook')).toMatchObject({ lastId: 0, failures: 0 });
+  });
+});

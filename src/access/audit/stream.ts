@@ -77,17 +77,22 @@ export function createAuditStream(options: AuditStreamOptions): AuditStream {
     const entries = store.auditStream.after(cursor.lastId, batchSize);
     const last = entries.at(-1);
     if (last === undefined) return { wait: pollMs, cursor };
+    // Aborted when the attempt ends (a timeout) or the stream stops: a hung request is never left open.
     const attempt = new AbortController();
-    const signal = AbortSignal.any([attempt.signal, stopping.signal]);
+    const abort = () => attempt.abort();
+    stopping.signal.addEventListener('abort', abort);
     let failure: string | undefined;
     try {
-      const accepted = await within(sink.deliver(entries.map((entry) => streamedEntry(entry, source)), signal).then(() => true), timeoutMs);
+      const accepted = await within(sink.deliver(entries.map((entry) => streamedEntry(entry, source)), attempt.signal).then(() => true), timeoutMs);
       if (accepted === undefined) failure = `no answer within ${timeoutMs / 1000}s`;
     } catch (err) {
       failure = errorText(err);
     } finally {
+      stopping.signal.removeEventListener('abort', abort);
       attempt.abort();
     }
+    // Cut short by stop(): not the sink's failure; the next start sends the batch again.
+    if (failure !== undefined && stopping.signal.aborted) return { wait: 0, cursor };
     if (failure === undefined) {
       store.auditStream.advance(sink.name, last.id);
       if (cursor.failures > 0) log.info({ sink: sink.name, failures: cursor.failures }, 'audit stream delivers again');
