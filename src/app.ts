@@ -1,5 +1,6 @@
 // Wiring only: the store, one Database per environment, the use cases, and Slack. Start and stop.
 import cron from 'node-cron';
+import { auditStreamFromConfig, type AuditStream, type AuditStreamOverrides } from './access/audit/index.js';
 import { withDeadline } from './access/core/deadline.js';
 import { createNotices } from './access/core/notices.js';
 import { createOutbox, type Outbox } from './access/core/outbox.js';
@@ -45,6 +46,8 @@ export interface BotOptions {
   interopCheckCron?: string;
   /** Outbox delivery settings (tests shorten the retries). */
   outbox?: { timeoutMs?: number; retryDelaysMs?: readonly number[]; concurrency?: number; maxSleepMs?: number };
+  /** Audit stream settings beyond the variables (tests shorten the waits and capture stdout). */
+  auditStream?: AuditStreamOverrides;
   /** Longest sleep of the expiry timer. */
   maxSleepMs?: number;
   /** Failpoints to enable (crash tests only; see src/failpoints.ts). */
@@ -56,6 +59,8 @@ export interface BotOptions {
 export interface Bot {
   store: Store;
   outbox: Outbox;
+  /** Every audit entry to the sinks the variables turn on (AUDIT_STREAM, AUDIT_WEBHOOK_URL). */
+  auditStream: AuditStream;
   access: Access;
   expiry: Expiry;
   permanent: PermanentAccessService;
@@ -73,8 +78,15 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   const clock = options.clock ?? systemClock;
   enableFailpoints(options.failpoints ?? []);
   const store = openStore(config.vars.DBACCESS_DB, { clock });
+  // Reads the audit log from each sink's cursor; nothing waits for it (a receiver that is down delays nothing).
+  const auditStream = auditStreamFromConfig({ vars: config.vars, store, clock, log, ...(options.auditStream ? { overrides: options.auditStream } : {}) });
   const metrics: Metrics | undefined = options.ops
-    ? createMetrics({ countByState: () => store.requests.countByState(), states: REQUEST_STATES, outboxPending: () => store.outbox.pending() })
+    ? createMetrics({
+        countByState: () => store.requests.countByState(),
+        states: REQUEST_STATES,
+        outboxPending: () => store.outbox.pending(),
+        auditStreamWaiting: () => auditStream.waiting(),
+      })
     : undefined;
   const databases = new Map<string, Database>();
   const database = (env: LoadedEnvironment): Database => {
@@ -163,6 +175,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   const released = outbox.releaseAbandoned();
   if (released > 0) log.warn({ released }, 'notices a stopped process had taken are sent again');
   outbox.start();
+  auditStream.start();
   // Reconciliation runs beside everything else rather than before it: an environment whose database
   // hangs must not hold up the start (nor the others' revocations). Requests it works on are marked in
   // flight, so a click meanwhile cannot act on them twice.
@@ -197,6 +210,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       },
       // Issue 14: Slack's reachability and the workspace, as the background check last found them.
       slack: () => slack.problem(),
+      auditStream: () => auditStream.problem(),
       // userExists is a cheap catalogue query every dialect has; the name is valid everywhere (upper case for Oracle).
       databases: Object.fromEntries(config.environments.map((env) => [env.name, async () => void (await database(env).userExists({ username: 'DBACCESS_READINESS_PROBE' }))])),
       secrets: () => config.environments.map((env) => env.adminPassword()),
@@ -213,6 +227,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   return {
     store,
     outbox,
+    auditStream,
     access,
     expiry,
     permanent,
@@ -229,6 +244,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       await reconciling;
       await expiry.idle();
       await outbox.stop();
+      await auditStream.stop();
       await slack.stop();
       await ops?.close();
       await Promise.all([...databases.values()].map((db) => db.close()));

@@ -90,8 +90,42 @@ function editDistance(a: string, b: string): number {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** Host names a plain-http audit webhook may use: the receiver runs on this machine (a log shipper beside the bot, a test). */
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+
+function isSafeWebhookProtocol(url: URL): boolean {
+  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.test(url.hostname));
+}
+
+/**
+ * The audit stream (src/access/audit, docs/configuration.md "Audit stream"). Every one optional, and
+ * absent when unset: without them nothing is streamed. The secret becomes a function, so printing the
+ * variables (a log line, an inspect) never shows it.
+ */
+const AuditStreamVars = {
+  AUDIT_STREAM: z.enum(['stdout'], expecting('stdout, or nothing (the webhook is turned on by AUDIT_WEBHOOK_URL)', 'AUDIT_STREAM=stdout')).optional(),
+  AUDIT_WEBHOOK_URL: z
+    .url(expecting('the https URL that receives audit entries', 'AUDIT_WEBHOOK_URL=https://siem.example.com/dbaccess'))
+    // zod runs these after a failed url check too: a text that is no URL passes them (the url check said it).
+    .refine((text) => !URL.canParse(text) || (new URL(text).username === '' && new URL(text).password === ''), {
+      message: 'remove the user:password@ part: the receiver authenticates the bot by the signature made with AUDIT_WEBHOOK_SECRET',
+    })
+    .refine((text) => !URL.canParse(text) || isSafeWebhookProtocol(new URL(text)), {
+      message: 'use https (plain http only to localhost, 127.0.0.1 or [::1], a receiver on this machine)',
+    })
+    .optional(),
+  AUDIT_WEBHOOK_SECRET: z
+    .string(expecting('a shared secret of at least 32 characters', 'AUDIT_WEBHOOK_SECRET=$(openssl rand -hex 32)'))
+    .min(32, { error: 'too short: use at least 32 characters, e.g. the output of openssl rand -hex 32' })
+    .transform((secret) => () => secret)
+    .optional(),
+  AUDIT_WEBHOOK_TIMEOUT: Duration.optional(),
+  AUDIT_STREAM_FROM: z.enum(['beginning', 'now'], expecting('beginning or now', 'AUDIT_STREAM_FROM=now')).optional(),
+};
+
 /** The variables the bot reads; anything else in the process environment is dropped. */
 export const EnvVars = z.object({
+  ...AuditStreamVars,
   DBACCESS_CONFIG: z.string().default('./config/environments.yml'),
   DBACCESS_DB: z.string().default('./data/dbaccess.sqlite'),
   LOG_LEVEL: z.enum(LOG_LEVELS, expecting(`one of ${LOG_LEVELS.join(', ')}`, 'LOG_LEVEL=info')).default('info'),
@@ -122,6 +156,19 @@ export const EnvVars = z.object({
   // How long /readyz reuses a database's answer, and how long it waits for one.
   READINESS_CACHE: Duration.prefault('30s'),
   READINESS_TIMEOUT: Duration.prefault('5s'),
+}).superRefine((vars, ctx) => {
+  // A webhook nobody can authenticate, or a secret for no webhook, is a mistake to point out at start.
+  if (vars.AUDIT_WEBHOOK_URL !== undefined && vars.AUDIT_WEBHOOK_SECRET === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['AUDIT_WEBHOOK_SECRET'], message: 'missing: the webhook needs it to sign what it sends; set it, e.g. AUDIT_WEBHOOK_SECRET=$(openssl rand -hex 32), and give the receiver the same value' });
+  }
+  if (vars.AUDIT_WEBHOOK_URL === undefined) {
+    for (const name of ['AUDIT_WEBHOOK_SECRET', 'AUDIT_WEBHOOK_TIMEOUT'] as const) {
+      if (vars[name] !== undefined) ctx.addIssue({ code: 'custom', path: [name], message: 'set, but AUDIT_WEBHOOK_URL is not: set the URL too, or remove it' });
+    }
+  }
+  if (vars.AUDIT_STREAM_FROM !== undefined && vars.AUDIT_STREAM === undefined && vars.AUDIT_WEBHOOK_URL === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['AUDIT_STREAM_FROM'], message: 'set, but no audit stream is on: set AUDIT_STREAM=stdout or AUDIT_WEBHOOK_URL, or remove it' });
+  }
 });
 export type EnvVars = z.infer<typeof EnvVars>;
 

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger({ level: config.vars.LOG_LEVEL });
   const { botToken, signingSecret, appToken } = slack.secrets();
-  guardProcess({ log, secrets: [botToken, signingSecret, ...(appToken ? [appToken] : []), ...config.environments.map((env) => env.adminPassword())] });
+  guardProcess({ log, secrets: [botToken, signingSecret, ...(appToken ? [appToken] : []), ...config.environments.map((env) => env.adminPassword()), ...(config.vars.AUDIT_WEBHOOK_SECRET ? [config.vars.AUDIT_WEBHOOK_SECRET()] : [])] });
   // Installed before starting, so a signal during start-up still stops cleanly once started.
   let bot: Bot | undefined;
   let stopRequested = false;

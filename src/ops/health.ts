@@ -23,6 +23,8 @@ export interface ReadinessOptions {
    * Slack in the background), so it costs nothing however often /readyz is asked.
    */
   slack?: () => string | undefined;
+  /** Why the audit stream is behind (a sink failing), or undefined: shown as a warning, as the entries wait safely in SQLite. */
+  auditStream?: () => string | undefined;
   /** Per environment: resolves when its database answers a trivial query, rejects otherwise. */
   databases: Record<string, () => Promise<void>>;
   /** Values that must never appear in the output (the admin passwords), whatever an error says. */
@@ -114,6 +116,8 @@ export function createReadiness(options: ReadinessOptions): Readiness {
       };
       const warning = options.config?.();
       if (warning !== undefined) checks['config'] = `warning: ${truncate(warning)}`;
+      const auditProblem = options.auditStream?.();
+      if (auditProblem !== undefined) checks['audit_stream'] = `warning: ${safeMessage(new CheckFailure(auditProblem), secrets())}`;
       const slack = options.slack;
       if (slack) {
         // Not through failed(): the bot already logs each change of Slack's state once, not per probe.

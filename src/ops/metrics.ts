@@ -15,6 +15,8 @@ export interface MetricsOptions {
   states?: readonly string[];
   /** Slack notices written to the outbox and not yet sent nor given up, read at each scrape. */
   outboxPending?: () => number;
+  /** Audit entries each sink has not yet accepted, read at each scrape (src/access/audit). */
+  auditStreamWaiting?: () => Partial<Record<string, number>>;
   /** Node's process and runtime metrics (CPU, memory, event loop lag, GC). Default true. */
   defaultMetrics?: boolean;
 }
@@ -75,6 +77,20 @@ export function createMetrics(options: MetricsOptions): Metrics {
       registers,
       collect() {
         this.set(outboxPending());
+      },
+    });
+  }
+
+  const auditStreamWaiting = options.auditStreamWaiting;
+  if (auditStreamWaiting) {
+    new Gauge({
+      name: 'dbaccess_audit_stream_waiting',
+      help: 'Audit entries not yet accepted by the audit stream sink, by sink (stdout, webhook); growing means the receiver is failing or slow.',
+      labelNames: ['sink'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [sink, count] of Object.entries(auditStreamWaiting())) if (count !== undefined) this.set({ sink }, count);
       },
     });
   }

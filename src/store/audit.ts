@@ -47,7 +47,8 @@ export function assertNoSecretKeys(detail: unknown, path = 'detail'): void {
   }
 }
 
-interface AuditRow {
+/** A row of audit_log as SQLite returns it (the audit stream reads them too). */
+export interface AuditRow {
   id: number;
   at: number;
   actor: string;
@@ -77,7 +78,7 @@ function listSql(byRequest: boolean, byEnv: boolean, bySince: boolean): string {
   return `SELECT * FROM audit_log ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT @limit`;
 }
 
-function toEntry(row: AuditRow): AuditEntry {
+export function toEntry(row: AuditRow): AuditEntry {
   return {
     id: row.id,
     at: row.at,

@@ -6,6 +6,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import { createApprovalLog, type ApprovalLog } from './approvals.js';
 import { createAuditLog, type AuditLog } from './audit.js';
+import { createAuditStreamLog, type AuditStreamLog } from './audit-stream.js';
 import { createInteropLog, type InteropLog } from './interop.js';
 import { createOutboxLog, type OutboxLog } from './outbox.js';
 import { createReminderLog, type ReminderLog } from './reminders.js';
@@ -15,6 +16,8 @@ import { isSqliteError } from './sqlite-errors.js';
 export interface Store {
   requests: RequestRepository;
   audit: AuditLog;
+  /** Per sink, how far the audit stream got (src/access/audit/stream.ts). */
+  auditStream: AuditStreamLog;
   reminders: ReminderLog;
   interop: InteropLog;
   outbox: OutboxLog;
@@ -298,6 +301,27 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
     PRIMARY KEY (subject, approver)
   ) STRICT;
   `,
+  // 7: the audit stream (issue 17). The audit log is append-only with increasing ids, so it is its own
+  // outbox: each sink keeps the last id it accepted, and its retry state (src/store/audit-stream.ts).
+  `
+  CREATE TABLE audit_stream (
+    sink TEXT PRIMARY KEY CHECK (sink IN ('stdout', 'webhook')),
+    last_id INTEGER NOT NULL CHECK (last_id >= 0),
+    -- Failed deliveries in a row: drives the back-off; 0 once one is accepted.
+    failures INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0),
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    failing_since INTEGER,
+    updated_at INTEGER NOT NULL,
+    CHECK ((failures = 0) = (failing_since IS NULL))
+  ) STRICT;
+  -- Names this state database in idempotency ids, so two bots streaming to one receiver never collide.
+  CREATE TABLE audit_stream_source (
+    only_row INTEGER PRIMARY KEY CHECK (only_row = 1),
+    source TEXT NOT NULL CHECK (length(source) = 16)
+  ) STRICT;
+  INSERT INTO audit_stream_source (only_row, source) VALUES (1, lower(hex(randomblob(8))));
+  `,
 ]);
 
 /**
@@ -410,6 +434,7 @@ export function openStore(path: string, options: { clock?: Clock } = {}): Store 
   const interop = createInteropLog(handle, clock, audit);
   const outbox = createOutboxLog(handle, clock, audit);
   const approvals = createApprovalLog(handle, clock);
+  const auditStream = createAuditStreamLog(handle, clock);
   const run = handle.transaction((fn: () => unknown): unknown => {
     const result = fn();
     // An async fn would run its awaits after the commit, outside the transaction: refuse it, and roll back.
@@ -423,6 +448,7 @@ export function openStore(path: string, options: { clock?: Clock } = {}): Store 
   return {
     requests,
     audit,
+    auditStream,
     interop,
     reminders,
     outbox,

@@ -10,8 +10,15 @@ const db = process.env['CHILD_DB'];
 const apiUrl = process.env['FAKE_SLACK_API_URL'];
 if (!db || !apiUrl) throw new Error('CHILD_DB and FAKE_SLACK_API_URL are required');
 
+// The audit stream's webhook, when a test gives one (quick retries, so recovery shows within the test).
+const auditUrl = process.env['CHILD_AUDIT_WEBHOOK_URL'];
+const auditSecret = process.env['CHILD_AUDIT_WEBHOOK_SECRET'] ?? '';
+const config = loadTestConfig(db, QUICK_ENVIRONMENT);
+if (auditUrl) Object.assign(config.vars, { AUDIT_WEBHOOK_URL: auditUrl, AUDIT_WEBHOOK_SECRET: () => auditSecret, AUDIT_WEBHOOK_TIMEOUT: 120_000 });
+
 const bot = await startBot({
-  config: loadTestConfig(db, QUICK_ENVIRONMENT),
+  config,
+  ...(auditUrl ? { auditStream: { backoff: { firstMs: 50, maxMs: 200 }, pollMs: 50 } } : {}),
   slack: { port: 0, apiUrl, socketMode: false, teamId: 'T0FAKE0001', secrets: () => ({ botToken: 'xoxb-test', signingSecret: SIGNING_SECRET, appToken: undefined }) },
   log: createLogger({ level: 'info', destination: process.stderr }),
   // Each statement is written down before it runs, so a test can see what reached the database across a kill.

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { startBot, type Bot } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
-import { parseEnvironmentsFile, type Config, type LoadedEnvironment } from '../../src/config.js';
+import type { AuditStreamOverrides } from '../../src/access/audit/index.js';
+import { parseEnvironmentsFile, type Config, type EnvVars, type LoadedEnvironment } from '../../src/config.js';
 import { createSlackDriver, type SlackDriver } from '../fakes/slack-driver.js';
 import { startFakeSlack, type FakeSlack, type SlackCall } from '../fakes/fake-slack.js';
 import { dryRunExecutor, type DryRunExecutor, type DryRunResponder } from '../../src/dialects/executor.js';
@@ -127,6 +128,10 @@ export interface HarnessOptions {
   slackApiTimeoutMs?: number;
   /** Socket Mode with this app-level token (no HTTP receiver: eventsUrl and the driver are unusable). */
   appToken?: string;
+  /** Variables beyond the test defaults (e.g. the audit stream's). */
+  vars?: Partial<EnvVars>;
+  /** Audit stream waits and stdout (BotOptions.auditStream). */
+  auditStream?: AuditStreamOverrides;
   /** Runs before the bot starts (e.g. take the fake Web API down). */
   beforeStart?: (fake: FakeSlack) => Promise<void> | void;
 }
@@ -159,7 +164,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const clock = options.realClock
     ? { now: () => Date.now(), advance: () => {} }
     : { now: () => now, advance: (ms: number) => void (now += ms) };
-  const config = loadTestConfig(join(dir, 'state', 'dbaccess.sqlite'), options.extraEnvironments);
+  const loaded = loadTestConfig(join(dir, 'state', 'dbaccess.sqlite'), options.extraEnvironments);
+  const config = options.vars ? { ...loaded, vars: { ...loaded.vars, ...options.vars } } : loaded;
   await options.beforeStart?.(fake);
   const bot = await startBot({
     config,
@@ -178,6 +184,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     slackRetries: options.slackRetries ?? 0,
     ...(options.revocation ? { revocation: options.revocation } : {}),
     ...(options.outbox ? { outbox: options.outbox } : {}),
+    ...(options.auditStream ? { auditStream: options.auditStream } : {}),
     ...(options.ops ? { ops: { port: 0, host: '127.0.0.1' } } : {}),
     executorFor: (env) => {
       // These environments talk to their (test) server through the real driver.
