@@ -128,7 +128,7 @@ describe('SLACK_TEAM_ID set, the Web API answering 500 from the start', () => {
 
   it.each([
     ['help', '/dbuser request'],
-    ['details dev', 'You have no active temporary user in dev'],
+    ['details dev', 'You have no active database user in dev'],
     ['frobnicate', 'frobnicate'],
     ['list', 'You have no temporary users'],
   ])('/dbuser %s is answered inside the acknowledgement', async (text, expected) => {
