@@ -323,13 +323,16 @@ export function createExpiry(deps: ExpiryDeps) {
         const current = store.requests.get(request.id);
         if (!current) throw new AppError('not_found', 'That user no longer exists.');
         const { expiresAt, byMs } = extension(current);
-        return store.requests.transition(request.id, {
+        const next = store.requests.transition(request.id, {
           from: ['active'],
           to: 'active',
           actor: input.actor,
           set: { expiresAt, extensions: current.extensions + 1 },
           detail: { extendedByMs: byMs },
         });
+        // The reminders already posted speak of the old expiry: rewritten with the new one, Extend only if one is left.
+        if (next) notices.send({ topic: 'reminders.updated', requestId: next.id, status: `:white_check_mark: Extended by <@${input.actor}> (${next.extensions} of ${env.policy.maxExtensions}).` });
+        return next;
       });
       if (!extended) throw new AppError('conflict', 'The user changed meanwhile; look again with `/dbuser list`.');
       deps.onChange?.();

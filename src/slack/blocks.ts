@@ -293,14 +293,21 @@ export function denyModal(requestId: string): Record<string, unknown> {
   };
 }
 
-/** Before expiry: Extend and Revoke now. */
-export function expiryReminderMessage(request: AccessRequest, text: string): SlackMessage {
+/**
+ * Before expiry, and the same message rewritten after an extension or a revocation: the buttons that
+ * still apply to the user as it is now. Extend only while one is left; none once it is no longer active.
+ */
+export function expiryReminderMessage(request: AccessRequest, text: string, offer: { extend: boolean }): SlackMessage {
+  const active = request.state === 'active';
+  const buttons = active ? [...(offer.extend ? [button('Extend', ACTIONS.extend, request.id, 'primary')] : []), button('Revoke now', ACTIONS.revokeNow, request.id, 'danger')] : [];
+  const when = active && request.expiresAt !== null ? `Expires ${slackDate(request.expiresAt)}.` : '';
+  const last = active && !offer.extend ? ' It cannot be extended any more.' : '';
   return {
-    text: `The temporary user ${request.username} in ${request.env} expires soon`,
+    text: active ? `The temporary user ${request.username} in ${request.env} expires soon` : `The temporary user ${request.username} in ${request.env} is gone`,
     blocks: [
       md(text),
-      ...(request.expiresAt !== null ? [context(`Expires ${slackDate(request.expiresAt)}. Request \`${request.id}\`.`)] : []),
-      { type: 'actions', elements: [button('Extend', ACTIONS.extend, request.id, 'primary'), button('Revoke now', ACTIONS.revokeNow, request.id, 'danger')] },
+      context(`${when}${last} Request \`${request.id}\`.`.trim()),
+      ...(buttons.length ? [{ type: 'actions', elements: buttons }] : []),
     ],
   };
 }

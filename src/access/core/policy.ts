@@ -156,6 +156,15 @@ export function createPolicy(deps: { config: Config; store: Store; directory: Di
 
 export type Policy = ReturnType<typeof createPolicy>;
 
+/**
+ * Whether the user can still be extended at all (by its owner or an approver): active, not yet extended
+ * as often as the environment allows, and short of its longest lifetime. Reminders offer Extend only then.
+ */
+export function extensionLeft(request: AccessRequest, env: Pick<LoadedEnvironment, 'policy'>): boolean {
+  if (request.state !== 'active' || request.expiresAt === null || request.activatedAt === null) return false;
+  return request.extensions < env.policy.maxExtensions && request.expiresAt - request.activatedAt < env.policy.maxTtl;
+}
+
 /** Dropping a permanent user cuts off whatever connects with it and cannot be undone: it is confirmed first. */
 export function revocationNeedsConfirmation(request: Pick<AccessRequest, 'kind'>): boolean {
   return request.kind === 'permanent';

@@ -136,7 +136,10 @@ export function createRevoker(ctx: RevokerContext) {
             });
           } else {
             const how = reason === 'expired' ? 'expired and was revoked' : reason === 'retry' ? 'was finally revoked' : `was revoked${actor === done.requester ? '' : ` by <@${actor}>`}`;
-            notices.send({ topic: 'revoked', requestId: done.id, text: `The ${userWords(done)} \`${done.username}\` of <@${done.requester}> in *${env.name}* ${how}.` });
+            const text = `The ${userWords(done)} \`${done.username}\` of <@${done.requester}> in *${env.name}* ${how}.`;
+            notices.send({ topic: 'revoked', requestId: done.id, text });
+            // Its reminders (temporary users only) lose Extend and Revoke now.
+            if (done.kind === 'temporary') notices.send({ topic: 'reminders.updated', requestId: done.id, status: `:no_entry_sign: ${text}` });
           }
           notices.send({ topic: 'approval.updated', requestId: done.id, status: ctx.statusLine(done) });
           return done;
