@@ -4,9 +4,10 @@ import type { LoadedEnvironment } from '../config.js';
 import type { RevokeReport } from '../dialects/database.js';
 import type { RevokeOutcome } from './core/revocation.js';
 import { formatDuration } from '../duration.js';
-import { AppError } from '../errors.js';
+import { AppError, isAppError } from '../errors.js';
 import { OPEN_STATES, type AccessRequest } from '../store/requests.js';
 import { createLanes } from './core/lanes.js';
+import { revocationNeedsConfirmation } from './core/policy.js';
 import { askAgain, userWords } from './core/wording.js';
 import { interopUsername } from './interop.js';
 import type { OrphanReport } from './core/ports.js';
@@ -322,43 +323,51 @@ export function createExpiry(deps: ExpiryDeps) {
         const current = store.requests.get(request.id);
         if (!current) throw new AppError('not_found', 'That user no longer exists.');
         const { expiresAt, byMs } = extension(current);
-        return store.requests.transition(request.id, {
+        const next = store.requests.transition(request.id, {
           from: ['active'],
           to: 'active',
           actor: input.actor,
           set: { expiresAt, extensions: current.extensions + 1 },
           detail: { extendedByMs: byMs },
         });
+        // The reminders already posted speak of the old expiry: rewritten with the new one, Extend only if one is left.
+        if (next) notices.send({ topic: 'reminders.updated', requestId: next.id, status: `:white_check_mark: Extended by <@${input.actor}> (${next.extensions} of ${env.policy.maxExtensions}).` });
+        return next;
       });
       if (!extended) throw new AppError('conflict', 'The user changed meanwhile; look again with `/dbuser list`.');
       deps.onChange?.();
       return extended;
     },
 
-    /** Revokes now, at the owner's or an approver's request. */
+    /** Revokes now, at the owner's or an approver's request (a button: a permanent user's asks Slack to confirm first). */
     async revokeNow(input: { requestId: string; actor: string }): Promise<RevokeOutcome> {
       const request = store.requests.get(input.requestId);
       if (!request) throw new AppError('not_found', 'That user no longer exists.');
-      const env = access.environment(request.env);
-      if (input.actor !== request.requester && !(await access.isAnyApprover(input.actor, env))) {
-        throw new AppError('forbidden', 'Only the owner of this user or an approver can revoke it.');
-      }
+      const { by } = await access.assertCanRevoke(request, input.actor);
       if (!['active', 'revoking', 'revoke_failed'].includes(request.state)) {
         throw new AppError('conflict', `This user is already ${request.state.replace('_', '-')}.`);
       }
-      return attemptRevoke(request.id, input.actor, request.state === 'active' ? 'requested' : 'retry');
+      return attemptRevoke(request.id, input.actor, request.state === 'active' ? 'requested' : 'retry', { by });
     },
 
-    /** `/dbuser revoke <username>`: approvers only. */
-    async revokeByUsername(input: { username: string; actor: string }): Promise<{ request: AccessRequest; outcome: RevokeOutcome }> {
+    /**
+     * `/dbuser revoke <username>`: the owner revokes their own user, an approver anyone's. A permanent
+     * user is not dropped by the command itself: the answer is 'unconfirmed', and the caller shows the
+     * confirmation (revokeNow drops it once confirmed).
+     */
+    async revokeByUsername(input: { username: string; actor: string }): Promise<{ request: AccessRequest; outcome: RevokeOutcome | 'unconfirmed' }> {
       const wanted = input.username.trim();
       const request = store.requests
         .listInStates(['active', 'revoking', 'revoke_failed'])
         .find((r) => r.username !== null && r.username.toLowerCase() === wanted.toLowerCase());
       if (!request) throw new AppError('not_found', `No active user is called \`${wanted.slice(0, 64)}\`. \`/dbuser list\` shows them.`);
-      const env = access.environment(request.env);
-      if (!(await access.isAnyApprover(input.actor, env))) throw new AppError('forbidden', `Only approvers of ${env.name} can revoke other people's users.`);
-      return { request, outcome: await attemptRevoke(request.id, input.actor, request.state === 'active' ? 'requested' : 'retry') };
+      const { by } = await access.assertCanRevoke(request, input.actor).catch((err: unknown) => {
+        // Told in the command's own words: someone else's user by name is for approvers.
+        if (isAppError(err, 'forbidden')) throw new AppError('forbidden', `Only approvers of ${request.env} can revoke other people's users; you can revoke your own.`);
+        throw err;
+      });
+      if (request.state === 'active' && revocationNeedsConfirmation(request)) return { request, outcome: 'unconfirmed' };
+      return { request, outcome: await attemptRevoke(request.id, input.actor, request.state === 'active' ? 'requested' : 'retry', { by }) };
     },
 
     /** Database users with the bot's prefix that no open request owns, and active users whose login is gone. */

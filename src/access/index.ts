@@ -29,7 +29,7 @@ export function createAccess(deps: AccessDeps) {
   });
   const provisioning = createProvisioning({ ...deps, policy, revoker });
   const decisions = createDecisions({ ...deps, policy, provisioning });
-  const temporary = createTemporaryUsers({ ...deps, policy, provisioning, revoker });
+  const temporary = createTemporaryUsers({ ...deps, policy, provisioning, revoker, decisions });
   return { ...policy, ...provisioning, ...decisions, ...temporary, revoker, statusLine, planOf };
 }
 

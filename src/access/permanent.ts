@@ -31,6 +31,8 @@ export interface PermanentRequestOutcome {
   requests: AccessRequest[];
   /** The support case for OutSystems (the network part the bot cannot do), ready to paste. */
   supportText: string;
+  /** For the requester's answer: requests nobody can decide, and how to withdraw them (policy.undecidableWarning). */
+  warnings: string[];
 }
 
 const VIA_WORDS: Record<Via, string> = {
@@ -160,7 +162,12 @@ export function createPermanentAccess(deps: AccessDeps & { access: Access }) {
         }
         requests.push(store.requests.get(request.id) ?? request);
       }
-      return { requests, supportText: supportText(envs, { ...input, ips }, requests) };
+      const warnings: string[] = [];
+      for (const env of envs) {
+        const warning = await access.undecidableWarning(env, 'permanent', input.requester);
+        if (warning) warnings.push(warning);
+      }
+      return { requests, supportText: supportText(envs, { ...input, ips }, requests), warnings };
     },
 
     /** Asks for a new password of a permanent user; an approver decides, the owner gets it. */
@@ -186,7 +193,7 @@ export function createPermanentAccess(deps: AccessDeps & { access: Access }) {
 
     /** Approve or deny a pending rotation. On approval the password changes and only the owner sees the new one. */
     async decideRotation(input: { requestId: string; actor: string; decision: 'approve' | 'deny' }): Promise<{ changed: boolean; request: AccessRequest }> {
-      const { request, env } = await access.assertCanDecide(input.requestId, input.actor);
+      const { request, env } = await access.assertCanDecide(input.requestId, input.actor, 'rotation');
       const step = store.transaction(() => {
         const current = store.requests.get(request.id);
         if (!current?.rotationRequestedAt) return undefined;

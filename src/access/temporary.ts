@@ -10,12 +10,13 @@ import { AppError } from '../errors.js';
 import { failpoint } from '../failpoints.js';
 import { escapeText } from '../text.js';
 import { OPEN_STATES, type AccessRequest } from '../store/requests.js';
+import type { Decisions } from './core/approval.js';
 import type { AccessDeps } from './core/deps.js';
 import { planOf } from './core/plan.js';
 import type { Policy } from './core/policy.js';
 import type { Provisioning } from './core/provisioning.js';
 import type { Revoker } from './core/revocation.js';
-import { STATE_WORDS, statusLine } from './core/wording.js';
+import { STATE_WORDS, userWords } from './core/wording.js';
 
 export { userWords } from './core/wording.js';
 
@@ -38,6 +39,8 @@ export type RequestRoute = 'approval' | 'self-service' | 'break-glass';
 export interface RequestOutcome {
   request: AccessRequest;
   route: RequestRoute;
+  /** For the requester's answer: nobody can decide this request, and how to withdraw it (policy.undecidableWarning). */
+  warning?: string;
 }
 
 
@@ -72,8 +75,9 @@ export interface Listing {
   approving: AccessRequest[];
 }
 
-export function createTemporaryUsers(deps: AccessDeps & { policy: Policy; provisioning: Provisioning; revoker: Revoker }) {
+export function createTemporaryUsers(deps: AccessDeps & { policy: Policy; provisioning: Provisioning; revoker: Revoker; decisions: Decisions }) {
   const { config, store, notifier, notices, directory, clock, log, policy, provisioning, revoker } = deps;
+  const { withdraw } = deps.decisions;
   const { environment, approverMention, isApprover, knownApproversOf } = policy;
   const { storeRetry } = provisioning;
 
@@ -208,7 +212,8 @@ export function createTemporaryUsers(deps: AccessDeps & { policy: Policy; provis
       );
       throw new AppError('unavailable', `Your request could not be posted to the approval channel of ${env.name}. Try again in a minute; if it keeps failing, tell the bot's operators.`);
     }
-    return { request: store.requests.get(request.id) ?? request, route: 'approval' };
+    const warning = await policy.undecidableWarning(env, 'temporary', input.requester);
+    return { request: store.requests.get(request.id) ?? request, route: 'approval', ...(warning ? { warning } : {}) };
   }
 
   /** Break-glass: members of approver groups are looked up in Slack after the fact, each DM queued on its own. */
@@ -240,30 +245,48 @@ export function createTemporaryUsers(deps: AccessDeps & { policy: Policy; provis
     return detailsOf(request, env);
   }
 
-  /** Revokes the requester's active user now, or withdraws a request still waiting for approval. */
-  async function remove(input: { env: string; user: string }): Promise<AccessRequest> {
+  /**
+   * `/dbuser details <env>`: every active user the person owns there, temporary first, then permanent
+   * (read-only before read & write). Refused with where their requests stand when there is none.
+   */
+  function connections(input: { env: string; user: string }): ConnectionDetails[] {
+    const env = environment(input.env);
+    const open = store.requests.listByRequester(input.user, OPEN_STATES).filter((r) => r.env === env.name);
+    const rank = (r: AccessRequest) => (r.kind === 'temporary' ? 0 : r.access === 'readonly' ? 1 : 2);
+    const active = open.filter((r) => r.state === 'active' && r.username).sort((a, b) => rank(a) - rank(b));
+    if (active.length === 0) {
+      const states = open.map((r) => `your ${userWords(r)} request is ${STATE_WORDS[r.state] ?? r.state}`).join('; ');
+      throw new AppError('not_found', `You have no active database user in ${env.name}${states ? ` (${states})` : ''}. Ask for one with \`/dbuser request ${env.name}\`.`);
+    }
+    return active.map((r) => detailsOf(r, env));
+  }
+
+  /**
+   * `/dbuser delete <env>`: revokes the person's temporary user there now, or withdraws their request
+   * still waiting for approval. Without a temporary one, it withdraws their pending permanent requests
+   * there. It never drops a permanent user: that is `/dbuser revoke <username>`, after a confirmation.
+   */
+  async function remove(input: { env: string; user: string }): Promise<AccessRequest[]> {
     const env = environment(input.env);
     const request = store.requests.findOpen(env.name, input.user, 'temporary');
-    if (!request) throw new AppError('not_found', `You have no temporary user or request in ${env.name}.`);
-    if (request.state === 'pending') {
-      const withdrawn = store.transaction(() => {
-        const done = store.requests.transition(request.id, {
-          from: ['pending'],
-          to: 'denied',
-          actor: input.user,
-          set: { decidedBy: input.user, decidedAt: clock.now(), decisionReason: 'withdrawn by the requester' },
-        });
-        if (done) notices.send({ topic: 'approval.updated', requestId: done.id, status: statusLine(done) });
-        return done;
-      });
-      if (!withdrawn) throw new AppError('conflict', 'Your request was decided meanwhile; run the command again.');
-      provisioning.forgetChosenPassword(request.id);
-      return withdrawn;
+    if (!request) {
+      const permanent = store.requests.listByRequester(input.user, OPEN_STATES).filter((r) => r.env === env.name && r.kind === 'permanent');
+      const pending = permanent.filter((r) => r.state === 'pending');
+      if (pending.length > 0) return pending.map((r) => withdraw({ requestId: r.id, actor: input.user }));
+      const user = permanent.find((r) => r.username !== null);
+      if (user) {
+        throw new AppError(
+          'conflict',
+          `You have no temporary user or request in ${env.name}. Your ${userWords(user)} \`${user.username}\` stays: \`/dbuser revoke ${user.username}\` drops it, after you confirm.`,
+        );
+      }
+      throw new AppError('not_found', `You have no temporary user or request in ${env.name}, and no permanent request waiting there.`);
     }
+    if (request.state === 'pending') return [withdraw({ requestId: request.id, actor: input.user })];
     if (!['active', 'revoking', 'revoke_failed'].includes(request.state)) {
       throw new AppError('conflict', `Your user in ${env.name} is ${STATE_WORDS[request.state] ?? request.state}; try again in a minute.`);
     }
-    const outcome = await revoker.attempt(request.id, input.user, request.state === 'active' ? 'requested' : 'retry');
+    const outcome = await revoker.attempt(request.id, input.user, request.state === 'active' ? 'requested' : 'retry', { by: 'owner' });
     const after = store.requests.get(request.id) ?? request;
     if (outcome !== 'revoked') {
       throw new AppError(
@@ -271,7 +294,7 @@ export function createTemporaryUsers(deps: AccessDeps & { policy: Policy; provis
         `The user ${after.username} in ${env.name} could not be fully removed yet: ${after.error ?? 'unknown error'}. It is blocked where that step succeeded, and the bot keeps retrying; approvers are alerted if it keeps failing.`,
       );
     }
-    return after;
+    return [after];
   }
 
   /** A new password for the requester's active user; returned once to the caller, never kept. */
@@ -323,5 +346,5 @@ export function createTemporaryUsers(deps: AccessDeps & { policy: Policy; provis
     return { own, approving };
   }
 
-  return { validateRequest, requestTemporary, details, remove, rotatePassword, list, listKnown };
+  return { validateRequest, requestTemporary, details, connections, remove, rotatePassword, list, listKnown };
 }

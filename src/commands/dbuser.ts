@@ -20,10 +20,10 @@ export type DbuserCommand =
 export const USAGE: Record<Exclude<DbuserCommand['action'], 'request-modal' | 'permanent-modal'>, string> = {
   help: '`/dbuser help`: this list',
   request: '`/dbuser request &lt;env&gt; [--for 4h] [--reason "why"] [--break-glass]`: a temporary database user (bare `/dbuser request` opens a form)',
-  details: '`/dbuser details &lt;env&gt;`: server, port, database, username and expiry of your temporary user',
-  delete: '`/dbuser delete &lt;env&gt;`: revoke your temporary user now (or withdraw a request)',
+  details: '`/dbuser details &lt;env&gt;`: server, port, database, username, access and expiry of your users there (temporary and permanent)',
+  delete: '`/dbuser delete &lt;env&gt;`: revoke your temporary user now, or withdraw your request waiting there (temporary or permanent)',
   list: '`/dbuser list`: your users and requests (approvers: also those they approve)',
-  revoke: '`/dbuser revoke &lt;username&gt;`: approvers revoke anyone\'s user now',
+  revoke: '`/dbuser revoke &lt;username&gt;`: revoke your own user now (a permanent one after you confirm); approvers revoke anyone\'s',
   permanent:
     '`/dbuser permanent &lt;env&gt;[,&lt;env&gt;…] --access read|readwrite --via vpn|tgw|allowlist [--ip 203.0.113.7,…] --reason "why"`: a permanent user (always approved)',
   rotate: '`/dbuser rotate &lt;env&gt; --access read|readwrite`: a new password for your permanent user (approved)',

@@ -48,6 +48,33 @@ const button = (text: string, actionId: string, value: string, style?: 'primary'
 
 export { escapeText };
 
+/** "read & write, temporary" / "read-only, permanent": the kind and access of a user, as every list shows them. */
+export function kindWords(r: Pick<AccessRequest, 'kind' | 'access'>): string {
+  return `${r.access === 'readonly' ? 'read-only' : 'read & write'}, ${r.kind === 'permanent' ? 'permanent' : 'temporary'}`;
+}
+
+/**
+ * Revoke now, with Slack's confirmation dialog when the user is permanent: dropping one cuts off what
+ * connects with it and cannot be undone, so the click asks first
+ * (https://docs.slack.dev/reference/block-kit/composition-objects/confirmation-dialog-object: title ≤ 100,
+ * text ≤ 300, confirm and deny ≤ 30 characters).
+ */
+export function revokeButton(r: Pick<AccessRequest, 'id' | 'kind' | 'access' | 'env' | 'username'>, label = 'Revoke now'): Block {
+  const plain = button(label, ACTIONS.revokeNow, r.id, 'danger');
+  if (r.kind !== 'permanent') return plain;
+  const text = `This drops the ${kindWords(r).replace(', ', ' ')} user ${r.username ?? ''} in ${r.env} now: everything that connects with it stops working. A new one needs a new request and approval.`;
+  return {
+    ...plain,
+    confirm: {
+      title: { type: 'plain_text', text: 'Drop the permanent user?' },
+      text: { type: 'plain_text', text: text.slice(0, 300) },
+      confirm: { type: 'plain_text', text: 'Drop it' },
+      deny: { type: 'plain_text', text: 'Keep it' },
+      style: 'danger',
+    },
+  };
+}
+
 /** `<!date>` shows the time in each reader's time zone, with a UTC fallback. */
 export function slackDate(ms: number): string {
   const fallback = `${new Date(ms).toISOString().replace('T', ' ').slice(0, 16)} UTC`;
@@ -101,10 +128,11 @@ export function rotationMessage(request: AccessRequest, env: LoadedEnvironment, 
   };
 }
 
-function detailFields(d: { host: string; port: number; instance: string | undefined; database: string; username: string; expiresAt: number | null }): Block {
+function detailFields(d: ConnectionDetails): Block {
   return {
     type: 'section',
     fields: [
+      field('Access', kindWords(d.request)),
       field('Server', `\`${d.host}\``),
       field('Port', String(d.port)),
       ...(d.instance ? [field('Instance', `\`${d.instance}\``)] : []),
@@ -136,14 +164,46 @@ export function credentialsMessage(details: ConnectionDetails, password: string,
   };
 }
 
-export function detailsMessage(details: ConnectionDetails): SlackMessage {
-  return {
-    text: `Your temporary database user in ${details.request.env}`,
-    blocks: [
-      md(`*Your temporary database user in ${details.request.env}*`),
+/** `/dbuser details`: each of the person's active users in one environment, temporary and permanent, with what they can do with it. */
+export function detailsMessage(users: readonly ConnectionDetails[]): SlackMessage {
+  const env = users[0]?.request.env ?? '';
+  const blocks: Block[] = users.flatMap((details): Block[] => {
+    const r = details.request;
+    if (r.kind === 'permanent') {
+      const rotate = `\`/dbuser rotate ${r.env} --access ${r.access === 'readonly' ? 'read' : 'readwrite'}\``;
+      return [
+        md(`*Your ${r.access === 'readonly' ? 'read-only' : 'read & write'} permanent database user in ${r.env}*`),
+        detailFields(details),
+        context(`The password is not stored. ${rotate} asks an approver for a new one. *Revoke* drops the user (it asks you to confirm).`),
+        { type: 'actions', elements: [revokeButton(r, 'Revoke')] },
+      ];
+    }
+    return [
+      md(`*Your temporary database user in ${r.env}*`),
       detailFields(details),
       context('The password is not stored. *New password* sets a new one and shows it to you once.'),
-      { type: 'actions', elements: [button('New password', ACTIONS.rotate, details.request.id), button('Delete now', ACTIONS.remove, details.request.env, 'danger')] },
+      { type: 'actions', elements: [button('New password', ACTIONS.rotate, r.id), button('Delete now', ACTIONS.remove, r.env, 'danger')] },
+    ];
+  });
+  return { text: `Your database users in ${env}`, blocks };
+}
+
+/** What `/dbuser delete` (or Delete now) did: a user revoked, or requests withdrawn. */
+export function removedMessage(done: readonly AccessRequest[]): SlackMessage {
+  const lines = done.map((r) =>
+    r.state === 'revoked' ? `Your user \`${r.username}\` in *${r.env}* was revoked.` : `Your ${kindWords(r).replace(', ', ' ')} request in *${r.env}* was withdrawn.`,
+  );
+  return textMessage(lines.join('\n'));
+}
+
+/** `/dbuser revoke` of a permanent user: the second step, a button that asks once more before it drops the user. */
+export function revokeConfirmMessage(request: AccessRequest): SlackMessage {
+  const whose = `<@${request.requester}>`;
+  return {
+    text: `Confirm: drop the permanent user ${request.username} in ${request.env}?`,
+    blocks: [
+      md(`\`${request.username}\` is the ${kindWords(request).replace(', ', ' ')} user of ${whose} in *${request.env}*. Dropping it ends its sessions and cuts off everything that connects with it; a new one needs a new request and approval.`),
+      { type: 'actions', elements: [revokeButton(request, 'Drop it now')] },
     ],
   };
 }
@@ -161,11 +221,11 @@ function listLine(r: AccessRequest, withRequester: boolean): string {
   const who = withRequester ? `<@${r.requester}> ` : '';
   const until = r.state === 'active' && r.expiresAt !== null ? `, until ${slackDate(r.expiresAt)}` : '';
   const user = r.username ? ` \`${r.username}\`` : '';
-  return `• ${who}*${r.env}*${user}: ${STATE_LABEL[r.state] ?? r.state}${until}`;
+  return `• ${who}*${r.env}*${user}: ${kindWords(r)}, ${STATE_LABEL[r.state] ?? r.state}${until}`;
 }
 
 export function listMessage(own: AccessRequest[], approving: AccessRequest[]): SlackMessage {
-  const blocks: Block[] = [md(own.length ? `*Yours*\n${own.map((r) => listLine(r, false)).join('\n')}` : 'You have no temporary users or open requests.')];
+  const blocks: Block[] = [md(own.length ? `*Yours*\n${own.map((r) => listLine(r, false)).join('\n')}` : 'You have no database users or open requests.')];
   if (approving.length) blocks.push(md(`*In environments you approve*\n${approving.map((r) => listLine(r, true)).join('\n')}`));
   return { text: 'Your database users and requests', blocks };
 }
@@ -233,14 +293,21 @@ export function denyModal(requestId: string): Record<string, unknown> {
   };
 }
 
-/** Before expiry: Extend and Revoke now. */
-export function expiryReminderMessage(request: AccessRequest, text: string): SlackMessage {
+/**
+ * Before expiry, and the same message rewritten after an extension or a revocation: the buttons that
+ * still apply to the user as it is now. Extend only while one is left; none once it is no longer active.
+ */
+export function expiryReminderMessage(request: AccessRequest, text: string, offer: { extend: boolean }): SlackMessage {
+  const active = request.state === 'active';
+  const buttons = active ? [...(offer.extend ? [button('Extend', ACTIONS.extend, request.id, 'primary')] : []), button('Revoke now', ACTIONS.revokeNow, request.id, 'danger')] : [];
+  const when = active && request.expiresAt !== null ? `Expires ${slackDate(request.expiresAt)}.` : '';
+  const last = active && !offer.extend ? ' It cannot be extended any more.' : '';
   return {
-    text: `The temporary user ${request.username} in ${request.env} expires soon`,
+    text: active ? `The temporary user ${request.username} in ${request.env} expires soon` : `The temporary user ${request.username} in ${request.env} is gone`,
     blocks: [
       md(text),
-      ...(request.expiresAt !== null ? [context(`Expires ${slackDate(request.expiresAt)}. Request \`${request.id}\`.`)] : []),
-      { type: 'actions', elements: [button('Extend', ACTIONS.extend, request.id, 'primary'), button('Revoke now', ACTIONS.revokeNow, request.id, 'danger')] },
+      context(`${when}${last} Request \`${request.id}\`.`.trim()),
+      ...(buttons.length ? [{ type: 'actions', elements: buttons }] : []),
     ],
   };
 }
@@ -312,10 +379,10 @@ export function homeView(mine: AccessRequest[], pending: AccessRequest[], failin
   const blocks: Block[] = [{ type: 'header', text: { type: 'plain_text', text: 'Your database access' } }];
   if (mine.length === 0) blocks.push(md('You have no database users or open requests. `/dbuser request <env>` asks for one.'.replace('<env>', '&lt;env&gt;')));
   for (const r of mine) {
-    const what = `*${r.env}* ${r.username ? `\`${r.username}\`` : ''} — ${r.kind === 'permanent' ? `${r.access === 'readonly' ? 'read-only' : 'read & write'} permanent` : 'temporary'}, ${STATE_LABEL[r.state] ?? r.state}${r.expiresAt !== null && r.state === 'active' ? `, until ${slackDate(r.expiresAt)}` : ''}`;
+    const what = `*${r.env}* ${r.username ? `\`${r.username}\`` : ''} — ${kindWords(r)}, ${STATE_LABEL[r.state] ?? r.state}${r.expiresAt !== null && r.state === 'active' ? `, until ${slackDate(r.expiresAt)}` : ''}`;
     const buttons =
       r.state === 'active'
-        ? [...(r.kind === 'temporary' ? [button('New password', ACTIONS.rotate, r.id)] : []), button('Revoke now', ACTIONS.revokeNow, r.id, 'danger')]
+        ? [...(r.kind === 'temporary' ? [button('New password', ACTIONS.rotate, r.id)] : []), revokeButton(r)]
         : [];
     blocks.push(md(what));
     if (buttons.length) blocks.push({ type: 'actions', elements: buttons });

@@ -53,10 +53,16 @@ export function slackNotifier(client: WebClient): Notifier {
       await client.chat.postEphemeral({ channel: await dmChannel(client, request.requester), user: request.requester, ...message });
     },
 
-    async expiryReminder(request, env, text) {
-      const message = expiryReminderMessage(request, text);
-      await client.chat.postMessage({ channel: env.channels.reminders, ...message });
-      await client.chat.postMessage({ channel: await dmChannel(client, request.requester), ...message });
+    async expiryReminder(request, env, reminder) {
+      const message = expiryReminderMessage(request, reminder.text, reminder);
+      for (const channel of [env.channels.reminders, request.requester]) {
+        const posted = await client.chat.postMessage({ channel: channel === request.requester ? await dmChannel(client, channel) : channel, ...message });
+        if (posted.ts && posted.channel) reminder.posted({ channel: posted.channel, ts: posted.ts });
+      }
+    },
+
+    async reminderUpdated(request, _env, message, update) {
+      await client.chat.update({ channel: message.channel, ts: message.ts, ...expiryReminderMessage(request, update.status, update) });
     },
 
     async revoked(request, env, text) {

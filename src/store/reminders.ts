@@ -1,4 +1,5 @@
 // Reminders sent exactly once across restarts: a reminder is claimed (a row) before it is sent and marked sent after.
+// The messages a reminder became are kept too, so they can be rewritten when the user is extended or revoked.
 import type Database from 'better-sqlite3';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
@@ -15,6 +16,16 @@ export interface ReminderLog {
   release(requestId: string, kind: string): void;
   /** Kinds already claimed for a request, sent or not, in the order they were claimed. */
   kindsFor(requestId: string): string[];
+  /** Records a reminder message Slack accepted (channel and ts), to rewrite later; recording one twice changes nothing. */
+  recordMessage(requestId: string, message: PostedMessage): void;
+  /** The reminder messages of a request, oldest first. */
+  messagesFor(requestId: string): PostedMessage[];
+}
+
+/** A message as Slack identifies it: the conversation and the message's ts. */
+export interface PostedMessage {
+  channel: string;
+  ts: string;
 }
 
 /** Kinds are made by code ('expiry:3600000'), never typed by a person: anything else is a bug. The table's CHECK says the same. */
@@ -50,6 +61,10 @@ export function createReminderLog(db: Database.Database, clock: Clock): Reminder
     'SELECT count(*) FROM reminders WHERE request_id = ? AND kind = ? AND sent_at IS NOT NULL',
   ).pluck();
   const kinds = db.prepare<[string], string>('SELECT kind FROM reminders WHERE request_id = ? ORDER BY claimed_at, rowid').pluck();
+  const addMessage = db.prepare<[string, string, string, number]>(
+    'INSERT INTO reminder_messages (request_id, channel, ts, posted_at) VALUES (?, ?, ?, ?) ON CONFLICT (channel, ts) DO NOTHING',
+  );
+  const messages = db.prepare<[string], PostedMessage>('SELECT channel, ts FROM reminder_messages WHERE request_id = ? ORDER BY posted_at, rowid');
 
   return {
     claim(requestId, kind) {
@@ -86,6 +101,14 @@ export function createReminderLog(db: Database.Database, clock: Clock): Reminder
 
     kindsFor(requestId) {
       return kinds.all(requestId);
+    },
+
+    recordMessage(requestId, message) {
+      addMessage.run(requestId, message.channel, message.ts, clock.now());
+    },
+
+    messagesFor(requestId) {
+      return messages.all(requestId).map((m) => ({ channel: m.channel, ts: m.ts }));
     },
   };
 }

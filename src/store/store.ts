@@ -322,6 +322,18 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
   ) STRICT;
   INSERT INTO audit_stream_source (only_row, source) VALUES (1, lower(hex(randomblob(8))));
   `,
+  // 8: the reminder messages posted (channel and DM), so an extension or a revocation can rewrite them
+  // and no old reminder keeps offering buttons that no longer apply (src/store/reminders.ts).
+  `
+  CREATE TABLE reminder_messages (
+    request_id TEXT NOT NULL REFERENCES requests (id),
+    channel TEXT NOT NULL CHECK (channel <> ''),
+    ts TEXT NOT NULL CHECK (ts <> ''),
+    posted_at INTEGER NOT NULL,
+    PRIMARY KEY (channel, ts)
+  ) STRICT;
+  CREATE INDEX reminder_messages_by_request ON reminder_messages (request_id);
+  `,
 ]);
 
 /**

@@ -23,6 +23,8 @@ interface Sent {
   kind: keyof Notifier;
   text: string;
   requestId?: string;
+  /** expiryReminder: whether Extend was offered; reminderUpdated: whether it still is. */
+  extend?: boolean;
 }
 
 let dir: string;
@@ -49,7 +51,13 @@ function build() {
     deliverCredentials: async () => {},
     directMessage: async (user, text) => void sent.push({ kind: 'directMessage', text: `${user} ${text}` }),
     channelNotice: async (env, channel, text) => void sent.push({ kind: 'channelNotice', text: `${env.name}/${channel} ${text}` }),
-    expiryReminder: record('expiryReminder'),
+    expiryReminder: async (r, _e, reminder) => {
+      sent.push({ kind: 'expiryReminder', text: reminder.text, requestId: r.id, extend: reminder.extend });
+      // As Slack would: one message in the reminder channel, one in the owner's DM.
+      reminder.posted({ channel: 'C0REMINDERS', ts: `${now}.1` });
+      reminder.posted({ channel: 'D0OWNER', ts: `${now}.2` });
+    },
+    reminderUpdated: async (r, _e, message, update) => void sent.push({ kind: 'reminderUpdated', text: `${message.channel} ${update.status}`, requestId: r.id, extend: update.extend }),
     revoked: record('revoked'),
     revokeFailed: record('revokeFailed'),
     remindApprovers: record('remindApprovers'),
@@ -246,6 +254,34 @@ describe('extension', () => {
     const { expiry } = build();
     expect((await expiry.extend({ requestId: user.id, actor: USERS.ltAdmin })).expiresAt).toBe(user.activatedAt! + 6 * HOUR);
     await expect(expiry.extend({ requestId: user.id, actor: USERS.ltAdmin })).rejects.toThrow(/longest lifetime dev allows \(6h\)/);
+  });
+
+  it('offers Extend only while one is left, and rewrites the reminders already posted on extension and on revocation (issue 16, item 14)', async () => {
+    const user = await activeUser(USERS.ltAdmin, 4 * HOUR);
+    const { expiry, flush } = build();
+    now = user.expiresAt! - 60 * MIN;
+    await expiry.runDue(now);
+    expect(sent.filter((s) => s.kind === 'expiryReminder').map((s) => s.extend)).toEqual([true]);
+    expect(store.reminders.messagesFor(user.id)).toEqual([
+      { channel: 'C0REMINDERS', ts: `${now}.1` },
+      { channel: 'D0OWNER', ts: `${now}.2` },
+    ]);
+    await expiry.extend({ requestId: user.id, actor: USERS.ltAdmin });
+    await flush();
+    // Both old messages rewritten: the new expiry, and no Extend (dev allows one extension).
+    const afterExtension = sent.filter((s) => s.kind === 'reminderUpdated');
+    expect(afterExtension.map((s) => s.text)).toEqual([`C0REMINDERS :white_check_mark: Extended by <@${USERS.ltAdmin}> (1 of 1).`, `D0OWNER :white_check_mark: Extended by <@${USERS.ltAdmin}> (1 of 1).`]);
+    expect(afterExtension.every((s) => s.extend === false)).toBe(true);
+    // The fresh reminder of the new expiry does not offer Extend either.
+    now = store.requests.get(user.id)!.expiresAt! - 60 * MIN;
+    await expiry.runDue(now);
+    expect(sent.filter((s) => s.kind === 'expiryReminder').map((s) => s.extend)).toEqual([true, false]);
+    sent.length = 0;
+    await expiry.revokeNow({ requestId: user.id, actor: USERS.ltAdmin });
+    await flush();
+    const afterRevoke = sent.filter((s) => s.kind === 'reminderUpdated');
+    expect(afterRevoke).toHaveLength(4);
+    expect(afterRevoke.every((s) => s.text.includes('was revoked') && s.extend === false)).toBe(true);
   });
 
   it('with extensionNeedsApproval, the owner cannot extend but an approver can; strangers never', async () => {

@@ -64,6 +64,50 @@ describe('reminder buttons', () => {
   });
 });
 
+describe('reminders after the last extension (issue 16, item 14)', () => {
+  it('the old reminders are rewritten on extension without Extend; the next one has no Extend; revocation clears their buttons', async () => {
+    const request = await activeUser(USERS.ltAdmin);
+    await h.settle();
+    let mark = h.fake.calls.length;
+    h.clock.advance(request.expiresAt! - h.clock.now() - 60 * MIN);
+    await settle();
+    const reminder = await h.fake.waitFor((c) => h.fake.calls.indexOf(c) >= mark && c.method === 'chat.postMessage' && c.args['channel'] === 'C0REMINDERS', 5000);
+    expect(callText(reminder)).toContain('expiry_extend');
+    await h.settle();
+    const posted = h.bot.store.reminders.messagesFor(request.id);
+    expect(posted.map((m) => m.channel[0])).toEqual(['C', 'D']);
+
+    mark = h.fake.calls.length;
+    const extended = await clickOn(reminder, USERS.ltAdmin, 'expiry_extend');
+    expect(await reply(extended.responseUrl)).toContain('now expires');
+    await h.settle();
+    const rewritten = h.fake.calls.slice(mark).filter((c) => c.method === 'chat.update' && posted.some((m) => m.ts === c.args['ts']));
+    expect(rewritten).toHaveLength(2);
+    for (const update of rewritten) {
+      expect(callText(update)).toContain('Extended by');
+      expect(callText(update)).toContain('expiry_revoke');
+      expect(callText(update)).not.toContain('expiry_extend');
+    }
+
+    mark = h.fake.calls.length;
+    h.clock.advance(h.bot.store.requests.get(request.id)!.expiresAt! - h.clock.now() - 60 * MIN);
+    await settle();
+    const last = await h.fake.waitFor((c) => h.fake.calls.indexOf(c) >= mark && c.method === 'chat.postMessage' && c.args['channel'] === 'C0REMINDERS', 5000);
+    expect(callText(last)).toContain('expiry_revoke');
+    expect(callText(last)).not.toContain('expiry_extend');
+    expect(callText(last)).toContain('cannot be extended any more');
+
+    await h.settle();
+    mark = h.fake.calls.length;
+    const revoke = await clickOn(last, USERS.ltAdmin, 'expiry_revoke');
+    expect(await reply(revoke.responseUrl)).toContain('The user was revoked');
+    await h.settle();
+    const cleared = h.fake.calls.slice(mark).filter((c) => c.method === 'chat.update' && String(callText(c)).includes('was revoked'));
+    expect(cleared).toHaveLength(4);
+    for (const update of cleared) expect(callText(update)).not.toMatch(/expiry_extend|expiry_revoke/);
+  });
+});
+
 describe('a revocation that keeps failing', () => {
   it('is alerted with a Retry button once the quick retries are spent; an approver retries it', async () => {
     const request = await activeUser(USERS.ltAdmin, '--for 30m');

@@ -203,10 +203,79 @@ describe('grant sync and revocation', () => {
     h.respond('corp', () => []);
   });
 
-  it('an approver revokes a permanent user by name', async () => {
+  it('details and list show the owner their permanent users with kind and access (issue 16, item 13)', async () => {
     const request = h.bot.store.requests.findPermanent('corp', 'readwrite')!;
-    expect(await command(USERS.approver, `revoke ${request.username}`)).toContain('was revoked');
+    const details = await command(USERS.requester, 'details corp');
+    expect(details).toContain('read & write permanent database user in corp');
+    expect(details).toContain(request.username!);
+    expect(details).toContain('read & write, permanent');
+    expect(details).toContain('/dbuser rotate corp --access readwrite');
+    expect(details).not.toContain('no active');
+    const list = await command(USERS.requester, 'list');
+    expect(list).toContain(`*corp* \`${request.username}\`: read & write, permanent, active`);
+    expect(list).toContain('read-only, permanent, active');
+  });
+
+  it('the owner withdraws a pending permanent request with /dbuser delete (issue 16, item 7)', async () => {
+    const pending = h.bot.store.requests.listByRequester(USERS.other, ['pending']).find((r) => r.env === 'prod' && r.kind === 'permanent')!;
+    await h.settle();
+    const mark = h.fake.calls.length;
+    expect(await command(USERS.approver, 'delete prod')).toContain('no permanent request waiting there');
+    expect(await command(USERS.other, 'delete prod')).toContain('Your read-only permanent request in *prod* was withdrawn.');
+    expect(h.bot.store.requests.get(pending.id)).toMatchObject({ state: 'denied', decidedBy: USERS.other, decisionReason: 'withdrawn by the requester' });
+    expect(h.bot.store.audit.list({ requestId: pending.id }).at(-1)).toMatchObject({ actor: USERS.other, action: 'state:denied' });
+    await h.settle();
+    const updated = await since(mark, (c) => c.method === 'chat.update' && callText(c).includes('Withdrawn by'));
+    expect(callText(updated)).not.toContain('approval_approve');
+  });
+
+  it('the owner revokes their own permanent user by name after confirming; audited as the owner (issue 16, item 7)', async () => {
+    const request = h.bot.store.requests.findPermanent('corp', 'readwrite')!;
+    expect(await command(USERS.other, `revoke ${request.username}`)).toContain("Only approvers of corp can revoke other people's users");
+    // `delete` never drops a permanent user: it points to revoke.
+    expect(await command(USERS.requester, 'delete corp')).toContain(`/dbuser revoke ${request.username}`);
+    const sent = await h.slack.slashCommand({ user: USERS.requester, command: '/dbuser', text: `revoke ${request.username}` });
+    const ask = await h.fake.waitFor((c) => c.method === 'response_url' && c.args['responseUrl'] === sent.responseUrl, 5000);
+    // The second step: nothing is dropped yet; the button asks once more in Slack's confirm dialog.
+    expect(h.bot.store.requests.get(request.id)!.state).toBe('active');
+    const button = (ask.args['blocks'] as { elements?: Record<string, unknown>[] }[]).flatMap((b) => b.elements ?? []).find((e) => e['action_id'] === 'expiry_revoke')!;
+    expect(button).toMatchObject({ value: request.id, style: 'danger', confirm: { style: 'danger', confirm: { text: 'Drop it' }, deny: { text: 'Keep it' } } });
+    const clicked = await h.slack.blockAction({ user: USERS.requester, actionId: 'expiry_revoke', value: request.id, container: { channel: 'D0SOMEDM', messageTs: '1' } });
+    expect(callText(await h.fake.waitFor((c) => c.method === 'response_url' && c.args['responseUrl'] === clicked.responseUrl, 5000))).toContain('The user was revoked');
     expect(h.bot.store.requests.get(request.id)!.state).toBe('revoked');
+    const revoking = h.bot.store.audit.list({ requestId: request.id }).find((e) => e.action === 'state:revoking')!;
+    expect(revoking).toMatchObject({ actor: USERS.requester, detail: expect.objectContaining({ reason: 'requested', by: 'owner' }) });
+  });
+
+  it('an approver revokes a permanent user by name, after the same confirmation', async () => {
+    const request = h.bot.store.requests.findPermanent('dev', 'readonly')!;
+    expect(await command(USERS.approver, `revoke ${request.username}`)).toContain('Drop it now');
+    expect(h.bot.store.requests.get(request.id)!.state).toBe('active');
+    const clicked = await h.slack.blockAction({ user: USERS.approver, actionId: 'expiry_revoke', value: request.id, container: { channel: 'D0SOMEDM', messageTs: '1' } });
+    expect(callText(await h.fake.waitFor((c) => c.method === 'response_url' && c.args['responseUrl'] === clicked.responseUrl, 5000))).toContain('The user was revoked');
+    expect(h.bot.store.requests.get(request.id)!.state).toBe('revoked');
+    expect(h.bot.store.audit.list({ requestId: request.id }).find((e) => e.action === 'state:revoking')).toMatchObject({ actor: USERS.approver, detail: expect.objectContaining({ by: 'approver' }) });
+  });
+});
+
+describe('a request nobody can decide (issue 16, item 10)', () => {
+  it('the only approver of prod is warned at request time, and refused as the requester with the withdraw command', async () => {
+    await h.settle();
+    const mark = h.fake.calls.length;
+    const reply = await command(USERS.approver, 'request prod --reason "only approver"');
+    expect(reply).toContain('is waiting for an approver');
+    expect(reply).toContain('Nobody can decide this request: prod has no approvers other than you');
+    expect(reply).toContain('/dbuser delete prod');
+    const refused = await approveLatest(mark, USERS.approver);
+    const refusal = callText(await h.fake.waitFor((c) => c.method === 'response_url' && c.args['responseUrl'] === refused.responseUrl, 5000));
+    expect(refusal).toContain('You cannot decide your own request');
+    expect(refusal).toContain('Nobody else can decide it in prod');
+    expect(refusal).toContain('To withdraw it: `/dbuser delete prod`');
+    expect(await command(USERS.approver, 'delete prod')).toContain('Your read & write temporary request in *prod* was withdrawn.');
+  });
+
+  it('an ordinary requester is not warned', async () => {
+    expect(await command(USERS.other, 'request prod --reason "normal"')).not.toContain('Nobody can decide');
   });
 });
 

@@ -35,7 +35,7 @@ describe('answers ready at once come back in the acknowledgement', () => {
   it.each([
     { text: 'help', user: USERS.other, expected: '/dbuser request' },
     { text: 'details dev', user: USERS.ltAdmin, expected: 'dev-db.example.com' },
-    { text: 'details dev', user: USERS.other, expected: 'You have no active temporary user in dev' },
+    { text: 'details dev', user: USERS.other, expected: 'You have no active database user in dev' },
     { text: 'details nowhere', user: USERS.ltAdmin, expected: 'no environment called' },
     { text: 'frobnicate', user: USERS.other, expected: 'frobnicate' },
     { text: 'list', user: USERS.ltAdmin, expected: 'dev' },

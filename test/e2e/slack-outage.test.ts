@@ -128,9 +128,9 @@ describe('SLACK_TEAM_ID set, the Web API answering 500 from the start', () => {
 
   it.each([
     ['help', '/dbuser request'],
-    ['details dev', 'You have no active temporary user in dev'],
+    ['details dev', 'You have no active database user in dev'],
     ['frobnicate', 'frobnicate'],
-    ['list', 'You have no temporary users'],
+    ['list', 'You have no database users'],
   ])('/dbuser %s is answered inside the acknowledgement', async (text, expected) => {
     const sent = await timed('answers 500 (SLACK_TEAM_ID set)', () => h.slack.slashCommand({ user: USERS.requester, command: '/dbuser', text }));
 

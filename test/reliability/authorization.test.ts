@@ -113,7 +113,7 @@ const ROWS: Row[] = [
     act: (_h, d, actor) => slash(d, actor, 'details dev'),
     succeeded: (h, f) => h.fake.callsOf('response_url').some((c) => callText(c).includes(f.request!.username!)),
     allowed: ['requester', 'self-approval'],
-    refusal: /You have no active temporary user in dev/,
+    refusal: /You have no active database user in dev/,
     foreignAs: 'requester',
   },
   {
@@ -140,8 +140,9 @@ const ROWS: Row[] = [
     setup: (h, owner) => activeTemporary(h, owner),
     act: (_h, d, actor, t) => slash(d, actor, `revoke ${t!.username}`),
     succeeded: (h, f) => state(h, f).state === 'revoked',
-    allowed: ['approver', 'self-approval'],
-    refusal: /Only approvers of dev can revoke/,
+    // The owner revokes their own user by name too (issue 16, item 7).
+    allowed: ['requester', 'approver', 'self-approval'],
+    refusal: /Only approvers of dev can revoke other people's users; you can revoke your own/,
     foreignAs: 'approver',
   },
   {

@@ -2,7 +2,8 @@
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { approvalMessage, rotationMessage } from '../../src/slack/blocks.js';
+import { detailsMessage, expiryReminderMessage, homeView, listMessage, approvalMessage, rotationMessage } from '../../src/slack/blocks.js';
+import { detailsOf } from '../../src/access/temporary.js';
 import type { AccessRequest } from '../../src/store/requests.js';
 import { loadTestConfig, USERS } from '../e2e/harness.js';
 
@@ -59,5 +60,45 @@ describe('approval messages', () => {
     expect(hasButtons(rotationMessage(asked, env))).toBe(true);
     expect(hasButtons(rotationMessage(asked, env, 'Approved by <@U0APPROVER> (1 of 2)'))).toBe(true);
     expect(hasButtons(rotationMessage({ ...asked, rotationRequestedBy: null, rotationRequestedAt: null }, env, 'New password approved'))).toBe(false);
+  });
+});
+
+const buttonsOf = (message: { blocks: unknown[] }) =>
+  (message.blocks as { elements?: { action_id?: string; confirm?: unknown }[] }[]).flatMap((b) => b.elements ?? []).filter((e) => e.action_id !== undefined);
+
+describe('kind and access (issue 16, item 13)', () => {
+  const temporary: AccessRequest = { ...base, state: 'active', activatedAt: 0, expiresAt: 3_600_000 };
+  const permanent: AccessRequest = { ...base, id: 'r_perm', kind: 'permanent', access: 'readonly', state: 'active', username: 'dbx_ro_dev_ab12', via: 'vpn' };
+  it('list, details and App Home say temporary or permanent, read-only or read & write', () => {
+    expect(JSON.stringify(listMessage([temporary, permanent], []).blocks)).toMatch(/read & write, temporary, active.*read-only, permanent, active/);
+    const details = detailsMessage([detailsOf(temporary, env), detailsOf(permanent, env)]);
+    expect(JSON.stringify(details.blocks)).toMatch(/Your temporary database user in dev.*read & write, temporary.*Your read-only permanent database user in dev.*read-only, permanent.*never \(permanent/);
+    expect(JSON.stringify(homeView([permanent], [], []))).toContain('read-only, permanent, active');
+  });
+  it('only a permanent user\'s Revoke asks for a confirmation', () => {
+    const details = detailsMessage([detailsOf(temporary, env), detailsOf(permanent, env)]);
+    expect(buttonsOf(details).map((b) => [b.action_id, b.confirm !== undefined])).toEqual([
+      ['credentials_rotate', false],
+      ['user_delete', false],
+      ['expiry_revoke', true],
+    ]);
+    expect(buttonsOf(homeView([temporary, permanent], [], []) as { blocks: unknown[] }).map((b) => [b.action_id, b.confirm !== undefined])).toEqual([
+      ['credentials_rotate', false],
+      ['expiry_revoke', false],
+      ['expiry_revoke', true],
+    ]);
+  });
+});
+
+describe('expiry reminders (issue 16, item 14)', () => {
+  const active: AccessRequest = { ...base, state: 'active', activatedAt: 0, expiresAt: 3_600_000 };
+  it.each([
+    ['active, an extension left', active, true, ['expiry_extend', 'expiry_revoke']],
+    ['active, no extension left', { ...active, extensions: 1 }, false, ['expiry_revoke']],
+    ['revoked', { ...active, state: 'revoked' as const }, true, []],
+  ])('%s', (_name, request, extend, expected) => {
+    const message = expiryReminderMessage(request, 'expires in 1h', { extend });
+    expect(buttonsOf(message).map((b) => b.action_id)).toEqual(expected);
+    if (request.state === 'active' && !extend) expect(JSON.stringify(message.blocks)).toContain('cannot be extended any more');
   });
 });

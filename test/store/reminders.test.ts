@@ -189,3 +189,31 @@ describe('kind validation', () => {
     expect(() => insert.run(request.id, 'x'.repeat(65))).toThrow(/CHECK constraint failed/);
   });
 });
+
+describe('reminder messages', () => {
+  it('are recorded once per channel and ts, listed per request oldest first, and survive a restart', () => {
+    const { store, path } = temp.open();
+    const a = store.requests.create(newRequest({ requester: 'U01' }), 'U01');
+    const b = store.requests.create(newRequest({ requester: 'U02' }), 'U02');
+    store.reminders.recordMessage(a.id, { channel: 'C0REMINDERS', ts: '1.1' });
+    store.reminders.recordMessage(a.id, { channel: 'D0OWNER', ts: '1.2' });
+    store.reminders.recordMessage(a.id, { channel: 'C0REMINDERS', ts: '1.1' }); // an outbox retry
+    store.reminders.recordMessage(b.id, { channel: 'C0REMINDERS', ts: '2.1' });
+    store.close();
+    const { store: restarted } = temp.open(path);
+    expect(restarted.reminders.messagesFor(a.id)).toEqual([
+      { channel: 'C0REMINDERS', ts: '1.1' },
+      { channel: 'D0OWNER', ts: '1.2' },
+    ]);
+    expect(restarted.reminders.messagesFor(b.id)).toEqual([{ channel: 'C0REMINDERS', ts: '2.1' }]);
+    expect(restarted.reminders.messagesFor('r_nobody')).toEqual([]);
+  });
+
+  it('refuses a message of a request that does not exist, or without channel or ts', () => {
+    const { store } = temp.open();
+    const a = store.requests.create(newRequest(), 'U01');
+    expect(() => store.reminders.recordMessage('r_nobody', { channel: 'C0', ts: '1.1' })).toThrow();
+    expect(() => store.reminders.recordMessage(a.id, { channel: '', ts: '1.1' })).toThrow();
+    expect(() => store.reminders.recordMessage(a.id, { channel: 'C0', ts: '' })).toThrow();
+  });
+});

@@ -114,5 +114,31 @@ export function createDecisions(deps: { store: Store; notices: Notices; clock: C
     return { request: decided, changed: true };
   }
 
-  return { decide };
+  /**
+   * The requester takes back a request still waiting for a decision: recorded as denied by themselves
+   * (the audit entry's actor), the approval message loses its buttons. Approvers deny instead.
+   */
+  function withdraw(input: { requestId: string; actor: string }): AccessRequest {
+    const request = store.requests.get(input.requestId);
+    if (!request) throw new AppError('not_found', 'That request no longer exists.');
+    policy.assertCanWithdraw(request, input.actor);
+    const withdrawn = store.transaction(() => {
+      const done = store.requests.transition(request.id, {
+        from: ['pending'],
+        to: 'denied',
+        actor: input.actor,
+        set: { decidedBy: input.actor, decidedAt: clock.now(), decisionReason: 'withdrawn by the requester' },
+        detail: { withdrawn: true },
+      });
+      if (done) notices.send({ topic: 'approval.updated', requestId: done.id, status: statusLine(done) });
+      return done;
+    });
+    if (!withdrawn) throw new AppError('conflict', 'Your request was decided meanwhile; run the command again.');
+    provisioning.forgetChosenPassword(request.id);
+    return withdrawn;
+  }
+
+  return { decide, withdraw };
 }
+
+export type Decisions = ReturnType<typeof createDecisions>;

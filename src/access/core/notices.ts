@@ -4,6 +4,7 @@
 import type { LoadedEnvironment } from '../../config.js';
 import type { Logger } from '../../log.js';
 import type { Store } from '../../store/store.js';
+import { extensionLeft } from './policy.js';
 import type { Notifier, OrphanReport } from './ports.js';
 
 /** What can be told, to whom. Never a password: credentials are handed over directly, once, in memory. */
@@ -15,6 +16,8 @@ export type Notice =
   | { topic: 'revoked'; requestId: string; text: string }
   | { topic: 'revoke.failed'; requestId: string; text: string }
   | { topic: 'expiry.reminder'; requestId: string; text: string }
+  /** Rewrites every reminder message of the request (extended, or gone): `status` and the buttons that still apply. */
+  | { topic: 'reminders.updated'; requestId: string; status: string }
   | { topic: 'approvers.reminder'; requestId: string; text: string }
   /** Rewrites the rotation approval message `ts` (the request forgets it once the rotation is decided). */
   | { topic: 'rotation.decided'; requestId: string; status: string; ts: string | null }
@@ -116,7 +119,16 @@ export function createNotices(deps: {
           const { request, env } = requestOf(p);
           // A reminder about a user that is no longer active would offer buttons that do nothing.
           if (request.state !== 'active') return;
-          await notifier.expiryReminder(request, env, text(p));
+          await notifier.expiryReminder(request, env, {
+            text: text(p),
+            extend: extensionLeft(request, env),
+            posted: (message) => store.reminders.recordMessage(request.id, message),
+          });
+        },
+        'reminders.updated': async (p) => {
+          const { request, env } = requestOf(p);
+          const extend = extensionLeft(request, env);
+          for (const message of store.reminders.messagesFor(request.id)) await notifier.reminderUpdated(request, env, message, { status: text(p), extend });
         },
         'approvers.reminder': async (p) => {
           const { request, env } = requestOf(p);

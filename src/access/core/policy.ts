@@ -75,8 +75,52 @@ export function createPolicy(deps: { config: Config; store: Store; directory: Di
     return [...approvers.users.map((u) => `<@${u}>`), ...approvers.groups.map((g) => `<!subteam^${g}>`)].join(', ');
   }
 
+  /**
+   * Throws unless `actor` may revoke the user now: its owner (their own user, temporary or permanent),
+   * or an approver of either kind of its environment. Says which, for the audit entry.
+   */
+  async function assertCanRevoke(request: AccessRequest, actor: string): Promise<{ env: LoadedEnvironment; by: 'owner' | 'approver' }> {
+    const env = environment(request.env);
+    if (actor === request.requester) return { env, by: 'owner' };
+    if (await isAnyApprover(actor, env)) return { env, by: 'approver' };
+    throw new AppError('forbidden', `Only the owner of this user or an approver can revoke it: <@${request.requester}>, or ${approverMention(env)} in ${env.name}.`);
+  }
+
+  /** Throws unless `actor` may withdraw the request: only the person who asked (approvers deny instead). */
+  function assertCanWithdraw(request: AccessRequest, actor: string): void {
+    if (actor !== request.requester) throw new AppError('forbidden', 'Only the person who asked can withdraw a request; an approver denies it instead.');
+  }
+
+  /**
+   * Who besides `requester` can decide a request of `kind` in `env`, and how many must: fewer than needed
+   * means nobody can ever decide it (an approver who is the only one, and may not approve their own).
+   */
+  async function deciders(env: LoadedEnvironment, kind: AccessRequest['kind'], requester: string): Promise<{ others: string[]; needed: number; enough: boolean }> {
+    const approvers = await approversOf(env, kind);
+    const others = approvers.filter((a) => a !== requester);
+    const needed = Math.max(env.policy.approvals[kind], 1);
+    // A quorum never counts the requester (approval.ts); a single approval may be their own only where policy allows.
+    const selfCounts = needed === 1 && env.policy.allowSelfApproval && approvers.includes(requester);
+    return { others, needed, enough: others.length + (selfCounts ? 1 : 0) >= needed };
+  }
+
+  /**
+   * The warning for the requester's answer when nobody can decide their request, with the way out;
+   * undefined when enough people can.
+   */
+  async function undecidableWarning(env: LoadedEnvironment, kind: AccessRequest['kind'], requester: string): Promise<string | undefined> {
+    const { others, needed, enough } = await deciders(env, kind, requester);
+    if (enough) return undefined;
+    const who = kind === 'permanent' ? 'permanent-user approvers' : 'approvers';
+    const why =
+      needed > 1
+        ? `it needs ${needed} ${who} other than you, and ${env.name} has ${others.length}`
+        : `${env.name} has no ${who} other than you, and nobody approves their own request`;
+    return `:warning: Nobody can decide this request: ${why}. Withdraw it with \`/dbuser delete ${env.name}\` and ask the bot's operators to add an approver, or it expires undecided.`;
+  }
+
   /** Throws unless `actor` may decide the request: an approver of its environment, and not its requester unless policy allows. */
-  async function assertCanDecide(requestId: string, actor: string): Promise<{ request: AccessRequest; env: LoadedEnvironment }> {
+  async function assertCanDecide(requestId: string, actor: string, what: 'request' | 'rotation' = 'request'): Promise<{ request: AccessRequest; env: LoadedEnvironment }> {
     const request = store.requests.get(requestId);
     if (!request) throw new AppError('not_found', 'That request no longer exists.');
     const env = environment(request.env);
@@ -84,12 +128,44 @@ export function createPolicy(deps: { config: Config; store: Store; directory: Di
       throw new AppError('forbidden', `Only ${request.kind === 'permanent' ? 'permanent-user approvers' : 'approvers'} of ${env.name} can decide: ${approverMention(env, request.kind)}.`);
     }
     if (actor === request.requester && !env.policy.allowSelfApproval) {
-      throw new AppError('forbidden', 'You cannot decide your own request; another approver must.');
+      // A rotation cannot be withdrawn; a request can, and must be when nobody else can decide it.
+      if (what === 'rotation') throw new AppError('forbidden', 'You cannot decide your own request; another approver must.');
+      const { enough } = await deciders(env, request.kind, actor);
+      const alone = enough ? '' : ` Nobody else can decide it in ${env.name}.`;
+      throw new AppError('forbidden', `You cannot decide your own request; another approver must.${alone} To withdraw it: \`/dbuser delete ${env.name}\`.`);
     }
     return { request, env };
   }
 
-  return { knownEnvironment, environment, approverConfig, approversOf, isApprover, isAnyApprover, approverEnvironments, knownApproversOf, approverMention, assertCanDecide };
+  return {
+    knownEnvironment,
+    environment,
+    approverConfig,
+    approversOf,
+    isApprover,
+    isAnyApprover,
+    approverEnvironments,
+    knownApproversOf,
+    approverMention,
+    assertCanDecide,
+    assertCanRevoke,
+    assertCanWithdraw,
+    undecidableWarning,
+  };
 }
 
 export type Policy = ReturnType<typeof createPolicy>;
+
+/**
+ * Whether the user can still be extended at all (by its owner or an approver): active, not yet extended
+ * as often as the environment allows, and short of its longest lifetime. Reminders offer Extend only then.
+ */
+export function extensionLeft(request: AccessRequest, env: Pick<LoadedEnvironment, 'policy'>): boolean {
+  if (request.state !== 'active' || request.expiresAt === null || request.activatedAt === null) return false;
+  return request.extensions < env.policy.maxExtensions && request.expiresAt - request.activatedAt < env.policy.maxTtl;
+}
+
+/** Dropping a permanent user cuts off whatever connects with it and cannot be undone: it is confirmed first. */
+export function revocationNeedsConfirmation(request: Pick<AccessRequest, 'kind'>): boolean {
+  return request.kind === 'permanent';
+}

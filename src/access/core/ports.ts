@@ -1,7 +1,10 @@
 // What the use cases need from the outside world, as interfaces: Slack (or the console) implements them.
 import type { LoadedEnvironment } from '../../config.js';
 import type { InteropAction } from '../../store/interop.js';
+import type { PostedMessage } from '../../store/reminders.js';
 import type { AccessRequest } from '../../store/requests.js';
+
+export type { PostedMessage } from '../../store/reminders.js';
 
 /** Where approvals and outcomes are shown. Implementations never write a password anywhere but `deliverCredentials`. */
 export interface Notifier {
@@ -17,8 +20,13 @@ export interface Notifier {
   directMessage(user: string, text: string): Promise<void>;
   /** A message in one of an environment's channels (a break-glass note, grants synced, a configuration warning). */
   channelNotice(env: LoadedEnvironment, channel: 'approvals' | 'reminders', text: string): Promise<void>;
-  /** Before expiry: to the reminder channel and the owner, with Extend and Revoke-now buttons. */
-  expiryReminder(request: AccessRequest, env: LoadedEnvironment, text: string): Promise<void>;
+  /**
+   * Before expiry: to the reminder channel and the owner, with Revoke now, and Extend when one is left.
+   * Each message Slack accepts is handed to `posted` at once (so a later failure loses none of them).
+   */
+  expiryReminder(request: AccessRequest, env: LoadedEnvironment, reminder: { text: string; extend: boolean; posted: (message: PostedMessage) => void }): Promise<void>;
+  /** Rewrites a reminder already posted with `status` and only the buttons that still apply (none once the user is gone). */
+  reminderUpdated(request: AccessRequest, env: LoadedEnvironment, message: PostedMessage, update: { status: string; extend: boolean }): Promise<void>;
   /** After a revocation: the reminder channel and the owner are told. */
   revoked(request: AccessRequest, env: LoadedEnvironment, text: string): Promise<void>;
   /** A revocation gave up its quick retries: an alert in the reminder channel with a Retry button. */

@@ -78,7 +78,7 @@ export function createRevoker(ctx: RevokerContext) {
    * An expired user is revoked only if it is still active and still expired when the attempt starts:
    * an extension that landed meanwhile wins.
    */
-  async function attempt(requestId: string, actor: string, reason: RevokeReason): Promise<RevokeOutcome> {
+  async function attempt(requestId: string, actor: string, reason: RevokeReason, options: { by?: 'owner' | 'approver' } = {}): Promise<RevokeOutcome> {
     const now = clock.now();
     const current = store.requests.get(requestId);
     if (!current) return 'skipped';
@@ -92,7 +92,8 @@ export function createRevoker(ctx: RevokerContext) {
       to: 'revoking',
       actor,
       set: { revokeAttempts: attemptNo, nextAttemptAt: null },
-      detail: { reason, attempt: attemptNo },
+      // Who asked, as the owner or as an approver: the audit entry says it, not only the actor's id.
+      detail: { reason, attempt: attemptNo, ...(options.by ? { by: options.by } : {}) },
     });
     if (!revoking?.username) return 'skipped';
     // Never handed out: its creation failed, so the requester hears that, not "revoked".
@@ -135,7 +136,10 @@ export function createRevoker(ctx: RevokerContext) {
             });
           } else {
             const how = reason === 'expired' ? 'expired and was revoked' : reason === 'retry' ? 'was finally revoked' : `was revoked${actor === done.requester ? '' : ` by <@${actor}>`}`;
-            notices.send({ topic: 'revoked', requestId: done.id, text: `The ${userWords(done)} \`${done.username}\` of <@${done.requester}> in *${env.name}* ${how}.` });
+            const text = `The ${userWords(done)} \`${done.username}\` of <@${done.requester}> in *${env.name}* ${how}.`;
+            notices.send({ topic: 'revoked', requestId: done.id, text });
+            // Its reminders (temporary users only) lose Extend and Revoke now.
+            if (done.kind === 'temporary') notices.send({ topic: 'reminders.updated', requestId: done.id, status: `:no_entry_sign: ${text}` });
           }
           notices.send({ topic: 'approval.updated', requestId: done.id, status: ctx.statusLine(done) });
           return done;

@@ -1,5 +1,5 @@
 // New password and Delete now, on the requester's own messages.
-import { ACTIONS, credentialsMessage, textMessage } from '../blocks.js';
+import { ACTIONS, credentialsMessage, removedMessage } from '../blocks.js';
 import { clickReply } from '../click-reply.js';
 import type { SlackDeps } from '../deps.js';
 import { errorReply } from '../replies.js';
@@ -30,7 +30,7 @@ export function registerCredentialActions(listeners: Listeners, deps: SlackDeps)
       const done = await deps.access.remove({ env: action.value ?? '', user });
       await reply({
         replace_original: true,
-        ...textMessage(done.state === 'revoked' ? `Your user \`${done.username}\` in *${done.env}* was revoked.` : `Your request in *${done.env}* was withdrawn.`),
+...removedMessage(done),
       });
     } catch (err) {
       await reply({ ...errorReply(err, log, { user, action: 'delete' }) });

@@ -4,7 +4,7 @@ import { auditCsv, auditLine } from '../../access/audit-report.js';
 import { within } from '../../clock.js';
 import { parseDbuser, type DbuserCommand } from '../../commands/dbuser.js';
 import { formatDuration } from '../../duration.js';
-import { helpMessage, listMessage, detailsMessage, permanentModal, requestModal, textMessage, type SlackMessage } from '../blocks.js';
+import { helpMessage, listMessage, detailsMessage, permanentModal, removedMessage, requestModal, revokeConfirmMessage, textMessage, type SlackMessage } from '../blocks.js';
 import { errorReply } from '../replies.js';
 import type { SlackDeps } from '../deps.js';
 import type { Listeners } from '../router.js';
@@ -41,7 +41,7 @@ export function registerDbuserCommand(listeners: Listeners, deps: SlackDeps): vo
     try {
       const parsed = parseDbuser(text);
       if (parsed.action === 'help') return { reply: helpMessage() };
-      if (parsed.action === 'details') return { reply: detailsMessage(deps.access.details({ env: parsed.env, user })) };
+      if (parsed.action === 'details') return { reply: detailsMessage(deps.access.connections({ env: parsed.env, user })) };
       if (parsed.action !== 'list') return { parsed };
       const known = deps.access.listKnown(user);
       if (known) return { reply: listMessage(known.own, known.approving) };
@@ -78,7 +78,7 @@ export function registerDbuserCommand(listeners: Listeners, deps: SlackDeps): vo
           await client.views.open({ trigger_id: command.trigger_id, view: requestModal(config.environments) as never });
           return;
         case 'request': {
-          const { request, route } = await deps.access.requestTemporary({
+          const { request, route, warning } = await deps.access.requestTemporary({
             env: parsed.env,
             requester: user,
             reason: parsed.reason,
@@ -87,7 +87,7 @@ export function registerDbuserCommand(listeners: Listeners, deps: SlackDeps): vo
           });
           if (route === 'approval') {
             const env = deps.access.environment(request.env);
-            await respond(textMessage(`Request \`${request.id}\` for a temporary user in *${env.name}* is waiting for an approver in <#${env.channels.approvals}>. You will get a message when it is decided.`));
+            await respond(textMessage(`Request \`${request.id}\` for a temporary user in *${env.name}* is waiting for an approver in <#${env.channels.approvals}>. You will get a message when it is decided.${warning ? `\n${warning}` : ''}`));
             return;
           }
           await respond(textMessage(`Creating your temporary user in *${request.env}* (${route})… The password will appear here in your DM with me, only to you.`));
@@ -96,11 +96,16 @@ export function registerDbuserCommand(listeners: Listeners, deps: SlackDeps): vo
         }
         case 'delete': {
           const done = await deps.access.remove({ env: parsed.env, user });
-          await respond(textMessage(done.state === 'revoked' ? `Your user \`${done.username}\` in *${done.env}* was revoked.` : `Your request in *${done.env}* was withdrawn.`));
+          await respond(removedMessage(done));
           return;
         }
         case 'revoke': {
           const { request, outcome } = await deps.expiry.revokeByUsername({ username: parsed.username, actor: user });
+          // A permanent user: the second step is a button that asks once more (Slack's confirm dialog), not a flag to type.
+          if (outcome === 'unconfirmed') {
+            await respond(revokeConfirmMessage(request));
+            return;
+          }
           await respond(
             textMessage(
               outcome === 'revoked'
@@ -111,7 +116,7 @@ export function registerDbuserCommand(listeners: Listeners, deps: SlackDeps): vo
           return;
         }
         case 'permanent': {
-          const { requests, supportText } = await deps.permanent.requestPermanent({
+          const { requests, supportText, warnings } = await deps.permanent.requestPermanent({
             envs: parsed.envs,
             requester: user,
             access: parsed.access,
@@ -123,7 +128,8 @@ export function registerDbuserCommand(listeners: Listeners, deps: SlackDeps): vo
           await respond(
             textMessage(
               `Permanent user request${requests.length > 1 ? 's' : ''} ${where} sent to the permanent-user approvers. The password comes here, only to you, once approved.\n` +
-                `The bot cannot change the network: open an OutSystems support case with this text.\n\`\`\`${supportText}\`\`\``,
+                `The bot cannot change the network: open an OutSystems support case with this text.\n\`\`\`${supportText}\`\`\`` +
+                warnings.map((w) => `\n${w}`).join(''),
             ),
           );
           return;

@@ -43,9 +43,9 @@ export function registerRequestModal(listeners: Listeners, deps: SlackDeps): voi
       if (channel) await client.chat.postEphemeral({ channel, user, ...textMessage(text) });
     };
     try {
-      const { request, route } = await deps.access.requestTemporary(input);
+      const { request, route, warning } = await deps.access.requestTemporary(input);
       if (route === 'approval') {
-        await tell(`Request \`${request.id}\` for a temporary user in *${request.env}* is waiting for an approver. You will get a message when it is decided.`);
+        await tell(`Request \`${request.id}\` for a temporary user in *${request.env}* is waiting for an approver. You will get a message when it is decided.${warning ? `\n${warning}` : ''}`);
         return;
       }
       await tell(`Creating your temporary user in *${request.env}*… The password will appear here, only to you.`);
@@ -90,11 +90,12 @@ export function registerPermanentModal(listeners: Listeners, deps: SlackDeps): v
       if (dm.channel?.id) await client.chat.postEphemeral({ channel: dm.channel.id, user, ...message });
     };
     try {
-      const { requests, supportText } = await deps.permanent.requestPermanent(input);
+      const { requests, supportText, warnings } = await deps.permanent.requestPermanent(input);
       await tell(
         textMessage(
           `Permanent user request${requests.length > 1 ? 's' : ''} ${requests.map((r) => `\`${r.id}\` (${r.env})`).join(', ')} sent to the permanent-user approvers. ` +
-            `The bot cannot change the network: open an OutSystems support case with this text.\n\`\`\`${supportText}\`\`\``,
+            `The bot cannot change the network: open an OutSystems support case with this text.\n\`\`\`${supportText}\`\`\`` +
+            warnings.map((w) => `\n${w}`).join(''),
         ),
       );
     } catch (err) {
