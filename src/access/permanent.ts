@@ -75,7 +75,7 @@ export function createPermanentAccess(deps: AccessDeps & { access: Access }) {
       if (ips.length > 0) throw new AppError('invalid_input', '--ip is only for --via allowlist: with a tunnel, any address of your private network connects.', { field: 'ips' });
       return [];
     }
-    if (ips.length === 0) throw new AppError('invalid_input', 'IP allowlisting needs the public static IP addresses: add --ip 203.0.113.7,203.0.113.8.', { field: 'ips' });
+    if (ips.length === 0) throw new AppError('invalid_input', 'IP allowlisting needs the public static IP addresses: add --ip 52.95.110.1,52.95.110.2.', { field: 'ips' });
     const problems = ips.map((ip) => [ip, ipProblem(ip)] as const).filter(([, p]) => p !== undefined);
     if (problems.length > 0) {
       throw new AppError('invalid_input', `Only public static IP addresses can be allowlisted: ${problems.map(([ip, p]) => `${ip.slice(0, 45)} ${p}`).join('; ')}.`, { field: 'ips' });

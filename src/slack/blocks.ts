@@ -367,7 +367,7 @@ export function permanentModal(envs: LoadedEnvironment[]): Record<string, unknow
         block_id: 'ips',
         optional: true,
         label: { type: 'plain_text', text: 'Public static IPs (allowlisting only)' },
-        hint: { type: 'plain_text', text: 'Comma-separated, e.g. 203.0.113.7, 203.0.113.8' },
+        hint: { type: 'plain_text', text: 'Comma-separated, e.g. 52.95.110.1, 52.95.110.2' },
         element: { type: 'plain_text_input', action_id: 'value' },
       },
       { type: 'input', block_id: 'reason', label: { type: 'plain_text', text: 'What it is for' }, element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 500 } },

@@ -82,12 +82,12 @@ describe('a read-only permanent user', () => {
 
 describe('connection rules, both ways', () => {
   it.each([
-    ['permanent prod --access readwrite --via allowlist --ip 203.0.113.7 --reason x', 'IP allowlisting cannot coexist with a tunnel'],
-    ['permanent island --access read --via allowlist --ip 10.1.2.3,203.0.113.7 --reason x', '10.1.2.3 is private (10.0.0.0/8)'],
+    ['permanent prod --access readwrite --via allowlist --ip 52.95.110.1 --reason x', 'IP allowlisting cannot coexist with a tunnel'],
+    ['permanent island --access read --via allowlist --ip 10.1.2.3,52.95.110.1 --reason x', '10.1.2.3 is private (10.0.0.0/8)'],
     ['permanent island --access read --via allowlist --ip 127.0.0.1 --reason x', '127.0.0.1 is loopback'],
     ['permanent island --access read --via allowlist --ip not-an-ip --reason x', 'not-an-ip is not an IPv4 or IPv6 address'],
     ['permanent island --access read --via allowlist --reason x', 'IP allowlisting needs the public static IP addresses'],
-    ['permanent island --access read --via vpn --ip 203.0.113.7 --reason x', '--ip is only for --via allowlist'],
+    ['permanent island --access read --via vpn --ip 52.95.110.1 --reason x', '--ip is only for --via allowlist'],
     ['permanent island --access read --via vpn', '`--reason` is missing'],
     ['permanent island --access everything --via vpn --reason x', 'use read or readwrite'],
     ['permanent island --access read --via carrier-pigeon --reason x', 'use vpn, tgw or allowlist'],
@@ -98,10 +98,10 @@ describe('connection rules, both ways', () => {
   it('an allowlisted permanent user rules out a tunnelled one there, and temporary users', async () => {
     await h.settle();
     const mark = h.fake.calls.length;
-    const reply = await command(USERS.requester, 'permanent island --access read --via allowlist --ip 203.0.113.7,2001:db8::7 --reason "BI tool"');
-    expect(reply).toContain('IP allowlisting of public static IP addresses: 203.0.113.7, 2001:db8::7');
+    const reply = await command(USERS.requester, 'permanent island --access read --via allowlist --ip 52.95.110.1,2a05:d018:1::7 --reason "BI tool"');
+    expect(reply).toContain('IP allowlisting of public static IP addresses: 52.95.110.1, 2a05:d018:1::7');
     const { approval } = await approveLatest(mark, USERS.approver);
-    expect(callText(approval)).toContain('IP allowlisting: 203.0.113.7, 2001:db8::7');
+    expect(callText(approval)).toContain('IP allowlisting: 52.95.110.1, 2a05:d018:1::7');
     issued.push(passwordIn(await since(mark, (c) => c.method === 'chat.postEphemeral' && callText(c).includes('Password'))));
     expect(await command(USERS.requester, 'permanent island --access readwrite --via vpn --reason x')).toContain('on IP allowlisting; a VPN tunnel would end that allowlist');
     expect(await command(USERS.requester, 'request island')).toContain('Temporary users need a VPN or Transit Gateway tunnel');
@@ -153,11 +153,11 @@ describe('the permanent-user form', () => {
     });
     const refused = await h.slack.viewSubmission({ user: USERS.other, view: { callbackId: 'dbuser_permanent', values: values('allowlist', '192.168.1.5') } });
     expect(refused.json).toMatchObject({ response_action: 'errors', errors: { ips: expect.stringContaining('192.168.1.5 is private') } });
-    const sent = await h.slack.viewSubmission({ user: USERS.other, view: { callbackId: 'dbuser_permanent', values: values('allowlist', '203.0.113.9') } });
+    const sent = await h.slack.viewSubmission({ user: USERS.other, view: { callbackId: 'dbuser_permanent', values: values('allowlist', '52.95.110.3') } });
     expect(sent.status).toBe(200);
     const dm = await since(mark, (c) => c.method === 'chat.postEphemeral' && c.args['user'] === USERS.other && callText(c).includes('support case'));
-    expect(callText(dm)).toContain('IP allowlisting of public static IP addresses: 203.0.113.9');
-    expect(h.bot.store.requests.findPermanent('island', 'readwrite')).toMatchObject({ state: 'pending', ips: ['203.0.113.9'] });
+    expect(callText(dm)).toContain('IP allowlisting of public static IP addresses: 52.95.110.3');
+    expect(h.bot.store.requests.findPermanent('island', 'readwrite')).toMatchObject({ state: 'pending', ips: ['52.95.110.3'] });
   });
 });
 
