@@ -459,6 +459,8 @@ const Policy = strictObject(
   {
     ttl: Duration.prefault('12h'),
     maxTtl: Duration.prefault('12h'),
+    // The shortest lifetime a user may ask for: below it a user expires before anyone can use it.
+    minTtl: Duration.prefault('5m'),
     maxExtensions: z.int(expecting('a whole number from 0 to 10', '1')).min(0).max(10).default(1),
     allowSelfApproval: Bool.default(false),
     pendingTimeout: Duration.prefault('8h'),
@@ -480,11 +482,24 @@ const Policy = strictObject(
       'how many approvers each kind needs, e.g. { temporary: 1, permanent: 2, interop: 1 }',
     ).prefault({}),
   },
-  'a map of policy fields: ttl, maxTtl, maxExtensions, allowSelfApproval, pendingTimeout, reminders, approverReminders, extensionNeedsApproval, dbTimeout, approvals',
+  'a map of policy fields: ttl, maxTtl, minTtl, maxExtensions, allowSelfApproval, pendingTimeout, reminders, approverReminders, extensionNeedsApproval, dbTimeout, approvals',
 ).superRefine(
   (policy, ctx) => {
     // Also runs when another policy field is wrong (`when`), so values may still be raw: check each.
-    const { ttl, maxTtl, reminders } = policy;
+    const { ttl, maxTtl, minTtl, reminders } = policy;
+    if (typeof minTtl === 'number' && typeof ttl === 'number' && minTtl > ttl) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['minTtl'],
+        message: `${formatDuration(minTtl)} is longer than ttl (${formatDuration(ttl)}), so the default could never be asked for: lower minTtl or raise ttl`,
+      });
+    } else if (typeof minTtl === 'number' && typeof maxTtl === 'number' && minTtl > maxTtl) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['minTtl'],
+        message: `${formatDuration(minTtl)} is longer than maxTtl (${formatDuration(maxTtl)}): lower minTtl or raise maxTtl`,
+      });
+    }
     if (typeof maxTtl !== 'number') {
       return;
     }
@@ -525,7 +540,7 @@ const Interop = strictObject(
 );
 
 const ENVIRONMENT =
-  'an environment: name, dialect, connection, details, lifetimeVersion, network, approvers, channels and optionally permanentApprovers, selfService, breakGlass, policy, interop';
+  'an environment: name, dialect, connection, details, lifetimeVersion, network, approvers, channels and optionally hosting, permanentApprovers, selfService, breakGlass, policy, interop';
 
 const EnvironmentName = z
   .string(expecting('a name users type: a lowercase letter, then up to 31 lowercase letters, digits or -', 'dev'))
@@ -548,9 +563,17 @@ const AzureSqlPlatform = z
   .default('azure-sql-database');
 const OraclePlatform = z.enum(['self-managed', 'rds'], expecting('self-managed or rds', 'rds')).default('self-managed');
 
+// Who runs the environment, and so its network: OutSystems (OutSystems Cloud, the seed's case, where
+// network access is a support case) or the customer (self-managed: their own network team opens it).
+// OutSystems Cloud by default, as the seed and every file written before this field describe.
+const Hosting = z
+  .enum(['outsystems-cloud', 'self-managed'], expecting('outsystems-cloud or self-managed', 'self-managed'))
+  .default('outsystems-cloud');
+
 // Fields every dialect shares, after name, dialect, connection and details.
 const environmentCommon = {
   lifetimeVersion: LifetimeVersion,
+  hosting: Hosting,
   network: Network,
   approvers: Approvers,
   // Permanent users need a company or infrastructure administrator (the seed): by default, the approvers.
@@ -737,11 +760,83 @@ export type LoadConfigOptions = {
  * Throws one AppError('config_invalid') that lists every problem found.
  */
 export function loadConfig({ env = process.env, readFile = readTextFile }: LoadConfigOptions = {}): Config {
-  const vars = parseEnvVars(env);
-  const source = vars.DBACCESS_CONFIG;
-  let text: string;
+  const { config, problems } = collectConfig(env, readFile);
+  if (config === undefined) throw startupInvalid(problems);
+  return config;
+}
+
+/**
+ * Everything start-up reads: the variables, the environments file, its admin passwords and the Slack
+ * settings, each stage checked even when another failed, so one message names every problem (README:
+ * "a bad configuration stops the bot with one message naming every problem").
+ */
+export function loadStartup({ env = process.env, readFile = readTextFile }: LoadConfigOptions = {}): { config: Config; slack: SlackSettings } {
+  const { config, problems } = collectConfig(env, readFile);
+  let slack: SlackSettings | undefined;
   try {
-    text = readFile(source);
+    // Slack's variables depend on nothing else: always checked.
+    slack = loadSlackSettings(env);
+  } catch (err) {
+    problems.push(sectionOf(err));
+  }
+  if (config === undefined || slack === undefined) throw startupInvalid(problems);
+  return { config, slack };
+}
+
+/** One section per failed stage (a header line, then one line per problem). */
+function collectConfig(env: NodeJS.ProcessEnv, readFile: (path: string) => string): { config: Config | undefined; problems: string[] } {
+  const problems: string[] = [];
+  let vars: EnvVars | undefined;
+  try {
+    vars = parseEnvVars(env);
+  } catch (err) {
+    problems.push(sectionOf(err));
+  }
+  // The file is read whatever the other variables say: its path (DBACCESS_CONFIG) has a default and
+  // takes any text, so no variable problem can hide a problem of the file.
+  const source = vars?.DBACCESS_CONFIG ?? (env.DBACCESS_CONFIG || EnvVars.shape.DBACCESS_CONFIG.parse(undefined));
+  let data: unknown;
+  try {
+    data = readYaml(readEnvironmentsFile(source, env, readFile), source);
+  } catch (err) {
+    // No file or no YAML: nothing below can run, since the password references are in the file.
+    problems.push(sectionOf(err));
+    return { config: undefined, problems };
+  }
+  let file: EnvironmentsFile | undefined;
+  try {
+    file = validateEnvironmentsFile(data, source);
+  } catch (err) {
+    problems.push(sectionOf(err));
+  }
+  // Passwords are resolved from the file as written, so a wrong field elsewhere does not hide an unset
+  // variable; only a malformed password reference is skipped (the file's problems name it already).
+  const passwords: Array<string | undefined> = [];
+  const passwordProblems: string[] = [];
+  rawEnvironments(data).forEach((item, index) => {
+    const ref = PasswordRef.safeParse(isRecord(item) && isRecord(item.connection) ? item.connection.password : undefined);
+    if (!ref.success) return;
+    const password = resolvePassword(ref.data, dirname(source), env, readFile);
+    if ('problem' in password) {
+      const name = isRecord(item) && typeof item.name === 'string' ? item.name : '?';
+      passwordProblems.push(`${environmentPath(index, name)}.connection.password: ${password.problem}`);
+      return;
+    }
+    passwords[index] = password.value;
+  });
+  if (passwordProblems.length > 0) problems.push(sectionOf(configInvalid(`Environments file ${source}: admin passwords cannot be read`, passwordProblems)));
+  if (vars === undefined || file === undefined || problems.length > 0) return { config: undefined, problems };
+  const environments = file.environments.map((environment, index): LoadedEnvironment => {
+    const value = passwords[index] ?? '';
+    // A closure, not a field: nothing that walks the object (JSON, inspect, pino) can reach the value.
+    return { ...environment, adminPassword: () => value };
+  });
+  return { config: { vars, usernamePrefix: file.usernamePrefix, environments }, problems };
+}
+
+function readEnvironmentsFile(source: string, env: NodeJS.ProcessEnv, readFile: (path: string) => string): string {
+  try {
+    return readFile(source);
   } catch (err) {
     const origin =
       env.DBACCESS_CONFIG === undefined || env.DBACCESS_CONFIG === ''
@@ -755,24 +850,21 @@ export function loadConfig({ env = process.env, readFile = readTextFile }: LoadC
       { cause: err },
     );
   }
-  const file = parseEnvironmentsFile(text, source);
+}
 
-  const problems: string[] = [];
-  const environments: LoadedEnvironment[] = [];
-  file.environments.forEach((environment, index) => {
-    const password = resolvePassword(environment.connection.password, dirname(source), env, readFile);
-    if ('problem' in password) {
-      problems.push(`${environmentPath(index, environment.name)}.connection.password: ${password.problem}`);
-      return;
-    }
-    const { value } = password;
-    // A closure, not a field: nothing that walks the object (JSON, inspect, pino) can reach the value.
-    environments.push({ ...environment, adminPassword: () => value });
-  });
-  if (problems.length > 0) {
-    throw configInvalid(`Environments file ${source}: admin passwords cannot be read`, problems);
-  }
-  return { vars, usernamePrefix: file.usernamePrefix, environments };
+function rawEnvironments(data: unknown): unknown[] {
+  return isRecord(data) && Array.isArray(data.environments) ? data.environments : [];
+}
+
+/** The text of a stage's AppError('config_invalid'); anything else is a bug and is thrown on. */
+function sectionOf(err: unknown): string {
+  if (err instanceof AppError && err.code === 'config_invalid') return err.message;
+  throw err;
+}
+
+function startupInvalid(problems: readonly string[]): AppError {
+  if (problems.length === 1) return new AppError('config_invalid', problems[0] ?? '');
+  return new AppError('config_invalid', [`The bot cannot start: ${problems.length} parts of its configuration are wrong, all listed below.`, ...problems].join('\n\n'));
 }
 
 function readTextFile(path: string): string {
@@ -836,7 +928,10 @@ function resolvePassword(
  * Throws one AppError('config_invalid') listing every problem, one per line, each with its path in the file.
  */
 export function parseEnvironmentsFile(yamlText: string, source: string): EnvironmentsFile {
-  const data = readYaml(yamlText, source);
+  return validateEnvironmentsFile(readYaml(yamlText, source), source);
+}
+
+function validateEnvironmentsFile(data: unknown, source: string): EnvironmentsFile {
   if (data === null || data === undefined) {
     throw configInvalid(`Environments file ${source} is empty`, [
       'add usernamePrefix (optional) and a list of environments: config/environments.example.yml shows the format',

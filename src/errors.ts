@@ -19,12 +19,25 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   /** The form field (or command option) the error is about, when there is one: forms show it next to that field. */
   readonly field: string | undefined;
+  /**
+   * When one refusal has several reasons (src/access/core/refusal.ts): each with its own field, so a
+   * form shows every one next to its field at once. Empty for an error with a single reason.
+   */
+  readonly problems: readonly Problem[];
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; field?: string }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; field?: string; problems?: readonly Problem[] }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.field = options?.field;
+    this.problems = options?.problems ?? [];
   }
+}
+
+/** One reason of a refusal: its sentence and the form field (or command option) it is about. */
+export interface Problem {
+  code: ErrorCode;
+  message: string;
+  field: string | undefined;
 }
 
 /** True for an AppError, optionally of one of the given codes. */

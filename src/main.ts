@@ -1,7 +1,7 @@
 // Entry point: load configuration, start the bot, stop cleanly on SIGTERM / SIGINT, and outlive any
 // promise rejection nobody handled.
 import { startBot, type Bot } from './app.js';
-import { loadConfig, loadSlackSettings } from './config.js';
+import { loadStartup } from './config.js';
 import { isAppError } from './errors.js';
 import { createLogger } from './log.js';
 import { guardProcess } from './ops/process-guard.js';
@@ -10,8 +10,7 @@ async function main(): Promise<void> {
   let config;
   let slack;
   try {
-    config = loadConfig();
-    slack = loadSlackSettings();
+    ({ config, slack } = loadStartup());
   } catch (err) {
     // A configuration error is for a person to read, not a stack trace.
     console.error(isAppError(err) ? err.message : err);

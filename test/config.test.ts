@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { EnvVars, lifetimeAtLeast, loadConfig, loadSlackSettings, parseEnvironmentsFile } from '../src/config.js';
+import { EnvVars, lifetimeAtLeast, loadConfig, loadSlackSettings, loadStartup, parseEnvironmentsFile } from '../src/config.js';
 import { AppError } from '../src/errors.js';
 
 const HOUR = 3_600_000;
@@ -27,7 +27,7 @@ function validFile(): Record<string, unknown> {
         },
         details: { host: 'dev-db.example.com' },
         lifetimeVersion: '11.19.0',
-        network: 'vpn',
+      network: 'vpn',
         approvers: { users: ['U0123ABCD'] },
         channels: { approvals: 'C0123ABCD', reminders: 'C0456EFGH' },
       },
@@ -137,6 +137,7 @@ describe('parseEnvironmentsFile', () => {
       },
       details: { host: 'dev-db.example.com', port: 1433, database: 'outsystems' },
       lifetimeVersion: '11.19.0',
+      hosting: 'outsystems-cloud',
       network: 'vpn',
       approvers: { users: ['U0123ABCD'], groups: [] },
       selfService: [],
@@ -145,6 +146,7 @@ describe('parseEnvironmentsFile', () => {
       policy: {
         ttl: 12 * HOUR,
         maxTtl: 12 * HOUR,
+        minTtl: 5 * MINUTE,
         maxExtensions: 1,
         allowSelfApproval: false,
         pendingTimeout: 8 * HOUR,
@@ -181,6 +183,7 @@ describe('parseEnvironmentsFile', () => {
         {
           ttl: '4h',
           maxTtl: '1d',
+          minTtl: '1m',
           maxExtensions: 3,
           allowSelfApproval: true,
           pendingTimeout: '30m',
@@ -199,6 +202,7 @@ describe('parseEnvironmentsFile', () => {
     expect(dev?.policy).toEqual({
       ttl: 4 * HOUR,
       maxTtl: 24 * HOUR,
+      minTtl: MINUTE,
       maxExtensions: 3,
       allowSelfApproval: true,
       pendingTimeout: 30 * MINUTE,
@@ -1054,5 +1058,64 @@ describe('settings the dialects need', () => {
     const [plain] = parseEnvironmentsFile(fileWith(['environments.0.connection.instance', 'OUTSYSTEMS']), 'environments.yml').environments;
     expect(plain?.connection.port).toBeUndefined();
     expect(plain?.details.port).toBe(1433);
+  });
+});
+
+describe('loadStartup', () => {
+  it('names every problem of every stage in one message: variables, file, passwords and Slack settings', () => {
+    // Arrange: a wrong variable, a wrong field, an unset password variable, and no Slack token.
+    const file = fileWith(['environments.0.policy', { ttl: '4h', minTtl: '6h' }], ['environments.1.network', 'carrier-pigeon']);
+    const env = { LOG_LEVEL: 'verbose', DBACCESS_CONFIG: '/virtual/environments.yml', TEST_DB_ADMIN_PASSWORD: 'test-Pa55word!', SLACK_SIGNING_SECRET: 'signing-secret-1' };
+    const readFile = (path: string) => (path === '/virtual/environments.yml' ? file : 'prod-Pa55word!');
+
+    // Act
+    const error = caught(() => loadStartup({ env, readFile }));
+
+    // Assert
+    expect(error.code).toBe('config_invalid');
+    expect(error.message).toContain('The bot cannot start: 4 parts of its configuration are wrong, all listed below.');
+    expect(error.message).toContain('LOG_LEVEL: expected one of');
+    expect(error.message).toContain('environments[0] (dev).policy.minTtl: 6h is longer than ttl (4h)');
+    expect(error.message).toContain('environments[1] (test).network: expected vpn, tgw, allowlist or none');
+    expect(error.message).toContain('environments[0] (dev).connection.password: environment variable DEV_DB_ADMIN_PASSWORD is not set');
+    expect(error.message).toContain('SLACK_BOT_TOKEN: missing');
+  });
+
+  it('skips the passwords only when the file cannot be read, since they are named in it', () => {
+    const error = caught(() => loadStartup({ env: { DBACCESS_CONFIG: '/nowhere.yml', LOG_LEVEL: 'verbose' }, readFile: () => { throw Object.assign(new Error('nope'), { code: 'ENOENT' }); } }));
+
+    expect(error.message).toContain('LOG_LEVEL: expected one of');
+    expect(error.message).toContain('Environments file /nowhere.yml (set by DBACCESS_CONFIG) does not exist');
+    expect(error.message).toContain('SLACK_BOT_TOKEN: missing');
+    expect(error.message).not.toContain('password');
+  });
+
+  it('returns the configuration and the Slack settings when nothing is wrong', () => {
+    const env = { DBACCESS_CONFIG: '/virtual/environments.yml', DEV_DB_ADMIN_PASSWORD: 'd', TEST_DB_ADMIN_PASSWORD: 't', SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'signing-secret-1' };
+    const { config, slack } = loadStartup({ env, readFile: (path) => (path === '/virtual/environments.yml' ? fileWith() : 'p') });
+
+    expect(config.environments.map((e) => e.name)).toEqual(['dev', 'test', 'prod']);
+    expect(slack.socketMode).toBe(false);
+  });
+});
+
+describe('policy.minTtl and hosting', () => {
+  it.each([
+    [{ minTtl: '1m' }, undefined],
+    [{ minTtl: '30s', ttl: '1h', maxTtl: '2h' }, undefined],
+    [{ minTtl: '13h' }, 'minTtl: 13h is longer than ttl (12h)'],
+    [{ minTtl: 'soon' }, "minTtl: 'soon' is not a duration"],
+  ])('policy %j → %s', (policy, problem) => {
+    const act = () => parseEnvironmentsFile(fileWith(['environments.0.policy', policy]), 'environments.yml');
+    if (problem === undefined) expect(act).not.toThrow();
+    else expect(caught(act).message).toContain(problem);
+  });
+
+  it('hosting is outsystems-cloud unless the file says self-managed; anything else is refused', () => {
+    const file = parseEnvironmentsFile(fileWith(['environments.1.hosting', 'self-managed']), 'environments.yml');
+    expect(file.environments.map((e) => e.hosting)).toEqual(['outsystems-cloud', 'self-managed', 'outsystems-cloud']);
+    expect(caught(() => parseEnvironmentsFile(fileWith(['environments.0.hosting', 'aws']), 'environments.yml')).message).toContain(
+      'environments[0] (dev).hosting: expected outsystems-cloud or self-managed',
+    );
   });
 });

@@ -11,8 +11,10 @@ import { failpoint } from '../failpoints.js';
 import { OPEN_STATES, type AccessRequest, type Via } from '../store/requests.js';
 import { countApproval, quorumLine, requiredApprovals } from './core/approval.js';
 import { planOf } from './core/plan.js';
+import { Refusal } from './core/refusal.js';
 import { userWords } from './core/wording.js';
 import { ipProblem } from './ips.js';
+import { networkRequest, type NetworkRequest } from './network-request.js';
 import type { AccessDeps } from './core/deps.js';
 import type { Access } from './index.js';
 
@@ -29,17 +31,19 @@ export interface PermanentRequestInput {
 
 export interface PermanentRequestOutcome {
   requests: AccessRequest[];
-  /** The support case for OutSystems (the network part the bot cannot do), ready to paste. */
-  supportText: string;
+  /** The network part the bot cannot do: a support case for OutSystems, or a request to the customer's network team. */
+  network: NetworkRequest;
   /** For the requester's answer: requests nobody can decide, and how to withdraw them (policy.undecidableWarning). */
   warnings: string[];
 }
 
-const VIA_WORDS: Record<Via, string> = {
-  vpn: 'VPN (any IP address of our private network)',
-  tgw: 'AWS Transit Gateway (any IP address of our private network)',
-  allowlist: 'IP allowlisting of public static IP addresses',
+/** A way in, as a noun: "a VPN tunnel". */
+const NETWORK_WORDS: Record<Via, string> = {
+  vpn: 'VPN tunnel',
+  tgw: 'Transit Gateway tunnel',
+  allowlist: 'IP allowlist',
 };
+
 
 export function createPermanentAccess(deps: AccessDeps & { access: Access }) {
   const { store, notifier, notices, config, access } = deps;
@@ -47,88 +51,93 @@ export function createPermanentAccess(deps: AccessDeps & { access: Access }) {
   const accessWord = (access: PermanentAccess) => (access === 'readonly' ? 'read-only' : 'read & write');
   const accessFlag = (access: PermanentAccess) => (access === 'readonly' ? 'read' : 'readwrite');
 
-  /** The connection rules of the seed, both ways, for one environment. */
-  function checkConnection(env: LoadedEnvironment, via: Via): void {
+  /**
+   * The connection rules of the seed, both ways, for one environment, and the environment's own
+   * `network`: a request for another way in would make the support case contradict the configuration.
+   */
+  function checkConnection(env: LoadedEnvironment, via: Via, refusal: Refusal): void {
     const others = (['readonly', 'readwrite'] as const).map((a) => store.requests.findPermanent(env.name, a)).filter((r): r is AccessRequest => r !== undefined);
     if (via === 'allowlist') {
       if (env.network === 'vpn' || env.network === 'tgw') {
-        throw new AppError(
+        refusal.add(
           'forbidden',
-          `${env.name} is connected through a ${env.network === 'vpn' ? 'VPN' : 'Transit Gateway'} tunnel, and IP allowlisting cannot coexist with a tunnel (the tunnel replaces the allowlist). Use --via ${env.network}.`, { field: 'via' });
+          `${env.name} is connected through a ${NETWORK_WORDS[env.network]} (its network is ${env.network}), and IP allowlisting cannot coexist with a tunnel (the tunnel replaces the allowlist). Use --via ${env.network}.`,
+          'via',
+        );
       }
       const temporaryUsers = store.requests.listInStates(OPEN_STATES).filter((r) => r.env === env.name && r.kind === 'temporary');
       if (temporaryUsers.length > 0) {
-        throw new AppError('forbidden', `${env.name} has temporary users, which need a tunnel; IP allowlisting cannot coexist with them. Use --via vpn or --via tgw.`, { field: 'via' });
+        refusal.add('forbidden', `${env.name} has temporary users, which need a tunnel; IP allowlisting cannot coexist with them. Use --via vpn or --via tgw.`, 'via');
       }
       const tunnelled = others.find((r) => r.via !== 'allowlist');
-      if (tunnelled) throw new AppError('forbidden', `${env.name} has a permanent user (${tunnelled.username}) connecting through a tunnel; IP allowlisting cannot coexist with it. Use --via ${tunnelled.via}.`, { field: 'via' });
-    } else {
-      const allowlisted = others.find((r) => r.via === 'allowlist');
-      if (allowlisted) {
-        throw new AppError(
-          'forbidden',
-          `${env.name} has a permanent user (${allowlisted.username}) on IP allowlisting; a ${via === 'vpn' ? 'VPN' : 'Transit Gateway'} tunnel would end that allowlist. Move it first, or use --via allowlist.`, { field: 'via' });
-      }
+      if (tunnelled) refusal.add('forbidden', `${env.name} has a permanent user (${tunnelled.username}) connecting through a tunnel; IP allowlisting cannot coexist with it. Use --via ${tunnelled.via}.`, 'via');
+      return;
+    }
+    if (env.network !== 'none' && env.network !== via) {
+      refusal.add(
+        'forbidden',
+        `${env.name} is reached through ${env.network === 'allowlist' ? 'IP allowlisting' : `a ${NETWORK_WORDS[env.network]}`} (its network is ${env.network}), not a ${NETWORK_WORDS[via]}. Use --via ${env.network}, or ask the bot's operator to change network once the ${NETWORK_WORDS[via]} exists.`,
+        'via',
+      );
+    }
+    const allowlisted = others.find((r) => r.via === 'allowlist');
+    if (allowlisted) {
+      refusal.add(
+        'forbidden',
+        `${env.name} has a permanent user (${allowlisted.username}) on IP allowlisting; a ${NETWORK_WORDS[via]} would end that allowlist. Move it first, or use --via allowlist.`,
+        'via',
+      );
     }
   }
 
-  function checkIps(via: Via, ips: string[]): string[] {
+  function checkIps(via: Via, ips: string[], refusal: Refusal): string[] {
     if (via !== 'allowlist') {
-      if (ips.length > 0) throw new AppError('invalid_input', '--ip is only for --via allowlist: with a tunnel, any address of your private network connects.', { field: 'ips' });
+      if (ips.length > 0) refusal.add('invalid_input', '--ip is only for --via allowlist: with a tunnel, any address of your private network connects.', 'ips');
       return [];
     }
-    if (ips.length === 0) throw new AppError('invalid_input', 'IP allowlisting needs the public static IP addresses: add --ip 203.0.113.7,203.0.113.8.', { field: 'ips' });
+    if (ips.length === 0) refusal.add('invalid_input', 'IP allowlisting needs the public static IP addresses: add --ip 52.95.110.1,52.95.110.2.', 'ips');
     const problems = ips.map((ip) => [ip, ipProblem(ip)] as const).filter(([, p]) => p !== undefined);
     if (problems.length > 0) {
-      throw new AppError('invalid_input', `Only public static IP addresses can be allowlisted: ${problems.map(([ip, p]) => `${ip.slice(0, 45)} ${p}`).join('; ')}.`, { field: 'ips' });
+      refusal.add('invalid_input', `Only public static IP addresses can be allowlisted: ${problems.map(([ip, p]) => `${ip.slice(0, 45)} ${p}`).join('; ')}.`, 'ips');
     }
     return [...new Set(ips)];
   }
 
   /** One per environment and access, and the connection rules: checked before any Slack call, and again in the inserting transaction. */
-  function checkOne(env: LoadedEnvironment, input: Pick<PermanentRequestInput, 'access' | 'via'>): void {
+  function checkOne(env: LoadedEnvironment, input: Pick<PermanentRequestInput, 'access' | 'via'>, refusal: Refusal): void {
     const existing = store.requests.findPermanent(env.name, input.access);
     if (existing) {
-      throw new AppError(
+      refusal.add(
         'conflict',
         `${env.name} already has a ${accessWord(input.access)} permanent user (\`${existing.username}\`, <@${existing.requester}>, ${existing.state}): one per environment. For a new password use \`/dbuser rotate ${env.name} --access ${accessFlag(input.access)}\`.`,
-        { field: 'envs' },
+        'envs',
       );
     }
-    checkConnection(env, input.via);
-  }
-
-  function supportText(envs: LoadedEnvironment[], input: Pick<PermanentRequestInput, 'access' | 'via' | 'ips'>, requests: AccessRequest[]): string {
-    return [
-      `Subject: Direct database access (permanent user) — ${envs.map((e) => e.name).join(', ')}`,
-      '',
-      'Please set up the network access for a permanent database user of these OutSystems Cloud environments:',
-      ...envs.map((e) => `• Environment: ${e.name} (database server ${e.details.host})`),
-      `• Access: ${input.access === 'readonly' ? 'read-only' : 'read and write'}`,
-      `• How we connect: ${VIA_WORDS[input.via]}${input.via === 'allowlist' ? `: ${input.ips.join(', ')}` : ''}`,
-      ...(input.via === 'allowlist' ? ['• We do not plan to request temporary database users in these environments.'] : []),
-      `• Database users (created by our access bot): ${requests.map((r) => `${r.username} (${r.env})`).join(', ')}`,
-    ].join('\n');
+    checkConnection(env, input.via, refusal);
   }
 
   return {
     /**
-     * Every rule of a permanent request that needs no Slack call, in the order a person would fix them;
-     * throws an AppError naming its form field. The form calls it inside Slack's acknowledgement.
+     * Every rule of a permanent request that needs no Slack call, all at once; throws one AppError
+     * naming each problem with its form field. The form calls it inside Slack's acknowledgement.
      */
     validatePermanent(input: PermanentRequestInput): { reason: string; ips: string[]; envs: LoadedEnvironment[] } {
+      const refusal = new Refusal();
       const reason = input.reason.trim();
-      if (reason.length === 0) throw new AppError('invalid_input', 'A permanent user needs a reason: add --reason "what it is for".', { field: 'reason' });
-      const ips = checkIps(input.via, input.ips);
-      const envs = [...new Set(input.envs.map((e) => e.trim().toLowerCase()).filter(Boolean))].map((name) => {
+      if (reason.length === 0) refusal.add('invalid_input', 'A permanent user needs a reason: add --reason "what it is for".', 'reason');
+      const ips = checkIps(input.via, input.ips, refusal);
+      const envs: LoadedEnvironment[] = [];
+      for (const name of new Set(input.envs.map((e) => e.trim().toLowerCase()).filter(Boolean))) {
         try {
-          return access.environment(name);
+          envs.push(access.environment(name));
         } catch (err) {
-          throw isAppError(err) ? new AppError(err.code, err.message, { field: 'envs' }) : err;
+          if (!isAppError(err)) throw err;
+          refusal.add(err.code, err.message, 'envs');
         }
-      });
-      if (envs.length === 0) throw new AppError('invalid_input', 'Name at least one environment.', { field: 'envs' });
-      for (const env of envs) checkOne(env, input);
+      }
+      if (input.envs.every((e) => e.trim() === '')) refusal.add('invalid_input', 'Name at least one environment.', 'envs');
+      for (const env of envs) checkOne(env, input, refusal);
+      refusal.throwIfAny();
       return { reason, ips, envs };
     },
 
@@ -140,7 +149,9 @@ export function createPermanentAccess(deps: AccessDeps & { access: Access }) {
       // (a VPN user and an allowlisted one side by side), since nothing is awaited in between.
       const created = store.transaction(() =>
         envs.map((env) => {
-          checkOne(env, input);
+          const refusal = new Refusal();
+          checkOne(env, input, refusal);
+          refusal.throwIfAny();
           const username = nominalUsername({ prefix: config.usernamePrefix, requester: `${input.access === 'readonly' ? 'ro' : 'rw'}_${env.name}`, rules: targetOf(env).rules });
           const request = store.requests.create(
             { kind: 'permanent', env: env.name, requester: input.requester, requesterName, access: input.access, durationMs: 0, reason, ownPassword: false, breakGlass: false, via: input.via, ips, username },
@@ -167,7 +178,7 @@ export function createPermanentAccess(deps: AccessDeps & { access: Access }) {
         const warning = await access.undecidableWarning(env, 'permanent', input.requester);
         if (warning) warnings.push(warning);
       }
-      return { requests, supportText: supportText(envs, { ...input, ips }, requests), warnings };
+      return { requests, network: networkRequest(envs, { ...input, ips }, requests), warnings };
     },
 
     /** Asks for a new password of a permanent user; an approver decides, the owner gets it. */

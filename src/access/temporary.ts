@@ -13,6 +13,7 @@ import { OPEN_STATES, type AccessRequest } from '../store/requests.js';
 import type { Decisions } from './core/approval.js';
 import type { AccessDeps } from './core/deps.js';
 import { planOf } from './core/plan.js';
+import { Refusal } from './core/refusal.js';
 import type { Policy } from './core/policy.js';
 import type { Provisioning } from './core/provisioning.js';
 import type { Revoker } from './core/revocation.js';
@@ -81,59 +82,70 @@ export function createTemporaryUsers(deps: AccessDeps & { policy: Policy; provis
   const { environment, approverMention, isApprover, knownApproversOf } = policy;
   const { storeRetry } = provisioning;
 
-  /** Preconditions of seeds/outsystems-cloud-database-access.md#before-you-begin, each refused with what to do. */
-  function checkPreconditions(env: LoadedEnvironment, durationMs: number): void {
+  /**
+   * Preconditions of seeds/outsystems-cloud-database-access.md#before-you-begin, each refused with what
+   * to do; every one that blocks is named (an environment on LifeTime 11.7.2 *and* IP allowlisting hears
+   * both), so the user does not meet a second refusal after fixing the first.
+   */
+  function checkPreconditions(env: LoadedEnvironment, durationMs: number, refusal: Refusal): void {
     if (!lifetimeAtLeast(env.lifetimeVersion, MIN_LIFETIME_FOR_TEMPORARY)) {
-      throw new AppError(
-        'forbidden',
-        `Temporary users need LifeTime ${MIN_LIFETIME_FOR_TEMPORARY} or later; ${env.name} runs ${env.lifetimeVersion}. Upgrade LifeTime, or ask for a permanent user.`,
-        { field: 'env' },
-      );
+      refusal.add('forbidden', `Temporary users need LifeTime ${MIN_LIFETIME_FOR_TEMPORARY} or later; ${env.name} runs ${env.lifetimeVersion}. Upgrade LifeTime, or ask for a permanent user.`, 'env');
     }
     if (env.network !== 'vpn' && env.network !== 'tgw') {
       const why =
         env.network === 'allowlist'
           ? `${env.name} is reached by IP allowlisting, which cannot coexist with temporary users (a tunnel replaces the allowlist)`
           : `${env.name} has no VPN or AWS Transit Gateway tunnel`;
-      throw new AppError('forbidden', `Temporary users need a VPN or Transit Gateway tunnel: ${why}. Set one up with OutSystems, then ask again.`, { field: 'env' });
+      const who = env.hosting === 'outsystems-cloud' ? 'with OutSystems (a support case)' : 'with your network team';
+      refusal.add('forbidden', `Temporary users need a VPN or Transit Gateway tunnel: ${why}. Set one up ${who}, then ask again.`, 'env');
     }
     const allowlisted = (['readonly', 'readwrite'] as const).map((a) => store.requests.findPermanent(env.name, a)).find((p) => p?.via === 'allowlist');
     if (allowlisted) {
-      throw new AppError(
+      refusal.add(
         'forbidden',
-        `${env.name} has a permanent user (${allowlisted.username}) that connects by IP allowlisting, which cannot coexist with temporary users: a tunnel replaces the allowlist. Move that user to VPN or Transit Gateway first.`, { field: 'env' });
+        `${env.name} has a permanent user (${allowlisted.username}) that connects by IP allowlisting, which cannot coexist with temporary users: a tunnel replaces the allowlist. Move that user to VPN or Transit Gateway first.`,
+        'env',
+      );
     }
     if (durationMs > env.policy.maxTtl) {
-      throw new AppError('invalid_input', `${formatDuration(durationMs)} is longer than ${env.name} allows: at most ${formatDuration(env.policy.maxTtl)}.`, { field: 'duration' });
+      refusal.add('invalid_input', `${formatDuration(durationMs)} is longer than ${env.name} allows: at most ${formatDuration(env.policy.maxTtl)}.`, 'duration');
+    }
+    if (durationMs < env.policy.minTtl) {
+      refusal.add('invalid_input', `${formatDuration(durationMs)} is shorter than ${env.name} allows: at least ${formatDuration(env.policy.minTtl)}, so there is time to connect.`, 'duration');
     }
   }
 
   /**
-   * Every check that needs no Slack call, in the order a person would fix them: the environment,
-   * its preconditions, break-glass rights, the password's own rules, one open request at a time.
+   * Every check that needs no Slack call, all at once (the form shows each next to its field): the
+   * environment, its preconditions, break-glass rights, the password's own rules, one open request at a
+   * time. Only an unknown environment stops at once: every other rule is about it.
    */
   function validateRequest(input: TemporaryRequestInput): { env: LoadedEnvironment; durationMs: number; reason: string; breakGlass: boolean } {
     const env = environment(input.env);
+    const refusal = new Refusal();
     const durationMs = input.durationMs ?? env.policy.ttl;
-    checkPreconditions(env, durationMs);
+    checkPreconditions(env, durationMs, refusal);
     const reason = input.reason.trim();
     const breakGlass = input.breakGlass === true;
     if (breakGlass) {
       if (!env.breakGlass.includes(input.requester)) {
-        throw new AppError('forbidden', `Break-glass access to ${env.name} is only for the people its configuration lists. Ask an approver: ${approverMention(env)}.`);
+        refusal.add('forbidden', `Break-glass access to ${env.name} is only for the people its configuration lists. Ask an approver: ${approverMention(env)}.`);
       }
-      if (reason.length === 0) throw new AppError('invalid_input', 'Break-glass needs a reason: add --reason "what is broken".', { field: 'reason' });
+      if (reason.length === 0) refusal.add('invalid_input', 'Break-glass needs a reason: add --reason "what is broken".', 'reason');
     }
     if (input.password !== undefined) {
       const problems = passwordProblems(input.password);
-      if (problems.length > 0) throw new AppError('invalid_input', `That password cannot be used. ${problems.join(' ')}`, { field: 'password' });
+      if (problems.length > 0) refusal.add('invalid_input', `That password cannot be used. ${problems.join(' ')}`, 'password');
     }
     const existing = store.requests.findOpen(env.name, input.requester, 'temporary');
     if (existing) {
-      throw new AppError(
+      refusal.add(
         'conflict',
-        `You already have a temporary user request in ${env.name} (${STATE_WORDS[existing.state] ?? existing.state}). One at a time: see it with \`/dbuser details ${env.name}\`, or remove it with \`/dbuser delete ${env.name}\`.`, { field: 'env' });
+        `You already have a temporary user request in ${env.name} (${STATE_WORDS[existing.state] ?? existing.state}). One at a time: see it with \`/dbuser details ${env.name}\`, or remove it with \`/dbuser delete ${env.name}\`.`,
+        'env',
+      );
     }
+    refusal.throwIfAny();
     return { env, durationMs, reason, breakGlass };
   }
 
@@ -150,7 +162,9 @@ export function createTemporaryUsers(deps: AccessDeps & { policy: Policy; provis
     const username = nominalUsername({ prefix: config.usernamePrefix, requester: requesterName, rules: targetOf(env).rules });
     // Checked again in the transaction that inserts: a permanent allowlisted user created meanwhile wins.
     const request = store.transaction(() => {
-      checkPreconditions(env, durationMs);
+      const refusal = new Refusal();
+      checkPreconditions(env, durationMs, refusal);
+      refusal.throwIfAny();
       return store.requests.create(
         {
           username,

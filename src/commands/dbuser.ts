@@ -25,7 +25,7 @@ export const USAGE: Record<Exclude<DbuserCommand['action'], 'request-modal' | 'p
   list: '`/dbuser list`: your users and requests (approvers: also those they approve)',
   revoke: '`/dbuser revoke &lt;username&gt;`: revoke your own user now (a permanent one after you confirm); approvers revoke anyone\'s',
   permanent:
-    '`/dbuser permanent &lt;env&gt;[,&lt;env&gt;…] --access read|readwrite --via vpn|tgw|allowlist [--ip 203.0.113.7,…] --reason "why"`: a permanent user (always approved)',
+    '`/dbuser permanent &lt;env&gt;[,&lt;env&gt;…] --access read|readwrite --via vpn|tgw|allowlist [--ip 52.95.110.1,…] --reason "why"`: a permanent user (always approved)',
   rotate: '`/dbuser rotate &lt;env&gt; --access read|readwrite`: a new password for your permanent user (approved)',
   sync: '`/dbuser sync &lt;env&gt;`: grant read & write users the tables added since (new OSUSR_ tables after a publish)',
   audit: '`/dbuser audit [&lt;env&gt;] [--since 7d]`: approvers see the audit log, and get it as CSV in their DM',

@@ -241,6 +241,10 @@ export function textMessage(text: string): SlackMessage {
 /** The form behind a bare `/dbuser request`. */
 export function requestModal(envs: LoadedEnvironment[]): Record<string, unknown> {
   const options = envs.map((e) => ({ text: { type: 'plain_text', text: `${e.name} (${e.dialect})` }, value: e.name }));
+  // Each environment has its own default and longest lifetime (prod may allow 8h where dev allows 12h):
+  // left empty, the field means the chosen environment's default; with one environment it is filled in.
+  const only = envs.length === 1 ? envs[0] : undefined;
+  const limits = envs.map((e) => `${e.name} ${formatDuration(e.policy.ttl)} (${formatDuration(e.policy.minTtl)}–${formatDuration(e.policy.maxTtl)})`).join(', ');
   return {
     type: 'modal',
     callback_id: VIEWS.request,
@@ -248,13 +252,24 @@ export function requestModal(envs: LoadedEnvironment[]): Record<string, unknown>
     submit: { type: 'plain_text', text: 'Request' },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
-      { type: 'input', block_id: 'env', label: { type: 'plain_text', text: 'Environment' }, element: { type: 'static_select', action_id: 'value', options } },
+      {
+        type: 'input',
+        block_id: 'env',
+        label: { type: 'plain_text', text: 'Environment' },
+        element: { type: 'static_select', action_id: 'value', options, ...(only ? { initial_option: options[0] } : {}) },
+      },
       {
         type: 'input',
         block_id: 'duration',
+        optional: true,
         label: { type: 'plain_text', text: 'For how long' },
-        hint: { type: 'plain_text', text: 'e.g. 4h or 90m; at most the environment allows (usually 12h)' },
-        element: { type: 'plain_text_input', action_id: 'value', initial_value: '12h' },
+        hint: { type: 'plain_text', text: `e.g. 4h or 90m; empty for the environment's default. Default (shortest–longest): ${limits}`.slice(0, 2000) },
+        element: {
+          type: 'plain_text_input',
+          action_id: 'value',
+          placeholder: { type: 'plain_text', text: "The environment's default" },
+          ...(only ? { initial_value: formatDuration(only.policy.ttl) } : {}),
+        },
       },
       { type: 'input', block_id: 'reason', label: { type: 'plain_text', text: 'Reason' }, element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 500 } },
       {
@@ -434,7 +449,7 @@ export function permanentModal(envs: LoadedEnvironment[]): Record<string, unknow
         block_id: 'ips',
         optional: true,
         label: { type: 'plain_text', text: 'Public static IPs (allowlisting only)' },
-        hint: { type: 'plain_text', text: 'Comma-separated, e.g. 203.0.113.7, 203.0.113.8' },
+        hint: { type: 'plain_text', text: 'Comma-separated, e.g. 52.95.110.1, 52.95.110.2' },
         element: { type: 'plain_text_input', action_id: 'value' },
       },
       { type: 'input', block_id: 'reason', label: { type: 'plain_text', text: 'What it is for' }, element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 500 } },

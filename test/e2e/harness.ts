@@ -97,7 +97,7 @@ export const QUICK_ENVIRONMENT = `
     approvers: { users: [${USERS.approver}] }
     selfService: [${USERS.ltAdmin}]
     channels: { approvals: ${APPROVALS}, reminders: C0REMINDERS }
-    policy: { ttl: 3s, maxTtl: 3s, reminders: [2s] }
+    policy: { ttl: 3s, maxTtl: 3s, minTtl: 1s, reminders: [2s] }
 `;
 
 export function loadTestConfig(dbPath: string, extraEnvironments = ''): Config {

@@ -27,7 +27,7 @@ function environment(name: string, port: number): string {
     approvers: { users: [${USERS.approver}] }
     selfService: [${USERS.ltAdmin}]
     channels: { approvals: C0APPROVALS, reminders: C0REMINDERS }
-    policy: { ttl: 3s, maxTtl: 3s, reminders: [], dbTimeout: 10m }
+    policy: { ttl: 3s, maxTtl: 3s, minTtl: 1s, reminders: [], dbTimeout: 10m }
 `;
 }
 

@@ -17,7 +17,7 @@ const ENVIRONMENTS = ['stuck', 'healthy']
     approvers: { users: [${USERS.approver}] }
     selfService: [${USERS.ltAdmin}]
     channels: { approvals: C0APPROVALS, reminders: C0REMINDERS }
-    policy: { ttl: 3s, maxTtl: 3s, reminders: [2s], dbTimeout: 10m }
+    policy: { ttl: 3s, maxTtl: 3s, minTtl: 1s, reminders: [2s], dbTimeout: 10m }
 `,
   )
   .join('');

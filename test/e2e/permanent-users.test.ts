@@ -22,6 +22,15 @@ const EXTRA = `
     network: none
     approvers: { users: [${USERS.approver}] }
     channels: { approvals: ${APPROVALS}, reminders: C0REMINDERS }
+  - name: branch
+    dialect: sqlserver
+    connection: { host: db-branch, database: outsystems, user: sa, password: { env: E2E_PW } }
+    details: { host: branch-db.example.com, port: 14333 }
+    lifetimeVersion: "11.19.0"
+    hosting: self-managed
+    network: tgw
+    approvers: { users: [${USERS.approver}] }
+    channels: { approvals: ${APPROVALS}, reminders: C0REMINDERS }
 `;
 
 let h: Harness;
@@ -82,26 +91,42 @@ describe('a read-only permanent user', () => {
 
 describe('connection rules, both ways', () => {
   it.each([
-    ['permanent prod --access readwrite --via allowlist --ip 203.0.113.7 --reason x', 'IP allowlisting cannot coexist with a tunnel'],
-    ['permanent island --access read --via allowlist --ip 10.1.2.3,203.0.113.7 --reason x', '10.1.2.3 is private (10.0.0.0/8)'],
+    ['permanent prod --access readwrite --via allowlist --ip 52.95.110.1 --reason x', 'IP allowlisting cannot coexist with a tunnel'],
+    ['permanent island --access read --via allowlist --ip 10.1.2.3,52.95.110.1 --reason x', '10.1.2.3 is private (10.0.0.0/8)'],
     ['permanent island --access read --via allowlist --ip 127.0.0.1 --reason x', '127.0.0.1 is loopback'],
     ['permanent island --access read --via allowlist --ip not-an-ip --reason x', 'not-an-ip is not an IPv4 or IPv6 address'],
     ['permanent island --access read --via allowlist --reason x', 'IP allowlisting needs the public static IP addresses'],
-    ['permanent island --access read --via vpn --ip 203.0.113.7 --reason x', '--ip is only for --via allowlist'],
+    ['permanent island --access read --via vpn --ip 52.95.110.1 --reason x', '--ip is only for --via allowlist'],
     ['permanent island --access read --via vpn', '`--reason` is missing'],
     ['permanent island --access everything --via vpn --reason x', 'use read or readwrite'],
     ['permanent island --access read --via carrier-pigeon --reason x', 'use vpn, tgw or allowlist'],
+    // The environment's own network: the support case would contradict it (item 8).
+    ['permanent corp --access read --via tgw --reason x', 'corp is reached through a VPN tunnel (its network is vpn), not a Transit Gateway tunnel. Use --via vpn'],
+    ['permanent prod --access read --via vpn --reason x', 'prod is reached through a Transit Gateway tunnel (its network is tgw), not a VPN tunnel. Use --via tgw'],
+    ['permanent allowlisted --access read --via vpn --reason x', 'allowlisted is reached through IP allowlisting (its network is allowlist)'],
+    // Special-purpose ranges, named (item 16).
+    ['permanent island --access read --via allowlist --ip 203.0.113.7 --reason x', '203.0.113.7 is reserved (documentation, benchmarking or other special use) (203.0.113.0/24)'],
+    ['permanent island --access read --via allowlist --ip 64:ff9b::10.0.0.1 --reason x', 'is a NAT64 address that embeds an IPv4 address (64:ff9b::/96), and the IPv4 address in it, 10.0.0.1, is private'],
+    ['permanent island --access read --via allowlist --ip 2001::1 --reason x', 'is a Teredo tunnel address'],
   ])('%s', async (text, expected) => {
     expect(await command(USERS.requester, text)).toContain(expected);
+  });
+
+  it('every blocker is named in one refusal, not the first only', async () => {
+    const reply = await command(USERS.requester, 'permanent nosuch,corp --access read --via tgw --ip 52.95.110.1 --reason x');
+    expect(reply).toContain('This cannot be done yet, for 3 reasons:');
+    expect(reply).toContain('--ip is only for --via allowlist');
+    expect(reply).toContain('There is no environment called');
+    expect(reply).toContain('corp is reached through a VPN tunnel');
   });
 
   it('an allowlisted permanent user rules out a tunnelled one there, and temporary users', async () => {
     await h.settle();
     const mark = h.fake.calls.length;
-    const reply = await command(USERS.requester, 'permanent island --access read --via allowlist --ip 203.0.113.7,2001:db8::7 --reason "BI tool"');
-    expect(reply).toContain('IP allowlisting of public static IP addresses: 203.0.113.7, 2001:db8::7');
+    const reply = await command(USERS.requester, 'permanent island --access read --via allowlist --ip 52.95.110.1,2a05:d018:1::7 --reason "BI tool"');
+    expect(reply).toContain('IP allowlisting of public static IP addresses: 52.95.110.1, 2a05:d018:1::7');
     const { approval } = await approveLatest(mark, USERS.approver);
-    expect(callText(approval)).toContain('IP allowlisting: 203.0.113.7, 2001:db8::7');
+    expect(callText(approval)).toContain('IP allowlisting: 52.95.110.1, 2a05:d018:1::7');
     issued.push(passwordIn(await since(mark, (c) => c.method === 'chat.postEphemeral' && callText(c).includes('Password'))));
     expect(await command(USERS.requester, 'permanent island --access readwrite --via vpn --reason x')).toContain('on IP allowlisting; a VPN tunnel would end that allowlist');
     expect(await command(USERS.requester, 'request island')).toContain('Temporary users need a VPN or Transit Gateway tunnel');
@@ -130,10 +155,20 @@ describe('approvals of permanent users', () => {
   it('several environments in one request: one approval each, one support text', async () => {
     await h.settle();
     const mark = h.fake.calls.length;
-    const reply = await command(USERS.other, 'permanent prod,corp --access read --via tgw --reason "reporting"');
-    expect(reply).toMatch(/Environment: prod .*Environment: corp/s);
+    const reply = await command(USERS.other, 'permanent prod,branch --access read --via tgw --reason "reporting"');
     const approvals = h.fake.calls.slice(mark).filter((c) => c.method === 'chat.postMessage' && c.args['channel'] === APPROVALS);
-    expect(approvals.map((c) => callText(c).match(/(prod|corp) \((oracle|sqlserver)\)/)?.[1])).toEqual(['prod', 'corp']);
+    expect(approvals.map((c) => callText(c).match(/(prod|branch) \((oracle|sqlserver)\)/)?.[1])).toEqual(['prod', 'branch']);
+    // prod is hosted by OutSystems: a support case; branch is self-managed: what the network team opens (item 15).
+    expect(reply).toContain('send each part of this text where its first line says');
+    const cloud = reply.slice(reply.indexOf('To: OutSystems Support (a support case)'), reply.indexOf('To: our network team'));
+    const own = reply.slice(reply.indexOf('To: our network team'), reply.indexOf('Database users', reply.indexOf('To: our network team')));
+    expect(cloud).toContain('To: OutSystems Support (a support case)');
+    expect(cloud).toContain('these OutSystems Cloud environments:');
+    expect(cloud).toContain('• Environment: prod (database server prod-db.example.com)');
+    expect(cloud).not.toContain('branch');
+    expect(own).toContain('these self-managed OutSystems environments:');
+    expect(own).toContain('• Allow TCP from our private network, through the AWS Transit Gateway to branch-db.example.com, port 14333 (environment branch)');
+    expect(own).not.toContain('OutSystems Cloud');
   });
 });
 
@@ -151,13 +186,20 @@ describe('the permanent-user form', () => {
       ips: { value: { type: 'plain_text_input', value: ips } },
       reason: { value: { type: 'plain_text_input', value: 'data warehouse' } },
     });
+    // Every field's problem at once (item 11), and the environment's own network in the form too (item 8).
+    const corp = { ...values('tgw', '10.0.0.1'), envs: { value: { type: 'multi_static_select', selected_options: [{ value: 'corp' }] } }, reason: { value: { type: 'plain_text_input', value: ' ' } } };
+    const many = await h.slack.viewSubmission({ user: USERS.other, view: { callbackId: 'dbuser_permanent', values: corp } });
+    expect(many.json).toMatchObject({
+      response_action: 'errors',
+      errors: { via: expect.stringContaining('its network is vpn'), ips: expect.stringContaining('--ip is only for --via allowlist'), reason: expect.stringContaining('needs a reason') },
+    });
     const refused = await h.slack.viewSubmission({ user: USERS.other, view: { callbackId: 'dbuser_permanent', values: values('allowlist', '192.168.1.5') } });
     expect(refused.json).toMatchObject({ response_action: 'errors', errors: { ips: expect.stringContaining('192.168.1.5 is private') } });
-    const sent = await h.slack.viewSubmission({ user: USERS.other, view: { callbackId: 'dbuser_permanent', values: values('allowlist', '203.0.113.9') } });
+    const sent = await h.slack.viewSubmission({ user: USERS.other, view: { callbackId: 'dbuser_permanent', values: values('allowlist', '52.95.110.3') } });
     expect(sent.status).toBe(200);
     const dm = await since(mark, (c) => c.method === 'chat.postEphemeral' && c.args['user'] === USERS.other && callText(c).includes('support case'));
-    expect(callText(dm)).toContain('IP allowlisting of public static IP addresses: 203.0.113.9');
-    expect(h.bot.store.requests.findPermanent('island', 'readwrite')).toMatchObject({ state: 'pending', ips: ['203.0.113.9'] });
+    expect(callText(dm)).toContain('IP allowlisting of public static IP addresses: 52.95.110.3');
+    expect(h.bot.store.requests.findPermanent('island', 'readwrite')).toMatchObject({ state: 'pending', ips: ['52.95.110.3'] });
   });
 });
 

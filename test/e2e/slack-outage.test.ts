@@ -185,7 +185,7 @@ describe('SLACK_TEAM_ID set, the Web API answering after 5 s (timeout 1 s)', () 
       expect(sent.status, `/dbuser ${text}`).toBe(200);
     }
     const click = await timed(label, () => h.slack.blockAction({ user: USERS.approver, actionId: 'approval_approve', value: 'r_nothing', container: { channel: 'C0APPROVALS', messageTs: '1' } }));
-    const form = await h.slack.viewSubmission({ user: USERS.requester, view: { callbackId: 'dbuser_permanent', values: permanentForm(['dev', 'prod'], 'vpn', '') } });
+    const form = await h.slack.viewSubmission({ user: USERS.requester, view: { callbackId: 'dbuser_permanent', values: permanentForm(['dev', 'legacy'], 'vpn', '') } });
     expect(click.status).toBe(200);
     expect(form.status).toBe(200);
     // The form closed (no field errors) although every call behind it hangs.
@@ -213,16 +213,16 @@ describe('the permanent-user form while every Web API call takes 1.6 s (issue 14
   });
 
   it('two environments: the form closes at once, both requests are posted after, and the support-case text arrives', async () => {
-    const form = await h.slack.viewSubmission({ user: USERS.requester, view: { callbackId: 'dbuser_permanent', values: permanentForm(['dev', 'prod'], 'vpn', '') } });
+    const form = await h.slack.viewSubmission({ user: USERS.requester, view: { callbackId: 'dbuser_permanent', values: permanentForm(['dev', 'legacy'], 'vpn', '') } });
 
     // Before: users.info and two posts (4.8 s) ran before the acknowledgement, and Slack showed an error.
     expect(form.status).toBe(200);
     expect(form.body).toBe('');
     const dm = await h.fake.waitFor((c) => c.method === 'chat.postEphemeral' && JSON.stringify(c.args).includes('support case'), 15_000);
     expect(JSON.stringify(dm.args)).toContain('(dev)');
-    expect(JSON.stringify(dm.args)).toContain('(prod)');
+    expect(JSON.stringify(dm.args)).toContain('(legacy)');
     expect(h.bot.store.requests.findPermanent('dev', 'readonly')?.state).toBe('pending');
-    expect(h.bot.store.requests.findPermanent('prod', 'readonly')?.state).toBe('pending');
+    expect(h.bot.store.requests.findPermanent('legacy', 'readonly')?.state).toBe('pending');
   });
 
   it('a refusal still shows next to its field, inside the acknowledgement', async () => {

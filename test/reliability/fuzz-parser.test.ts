@@ -33,8 +33,8 @@ const VALUES = [
   'tgw',
   'allowlist',
   'ALLOWLIST',
-  '203.0.113.7',
-  '10.0.0.1,203.0.113.8',
+  '52.95.110.1',
+  '10.0.0.1,52.95.110.2',
   '::1',
   'dbx_maria_silva_ab12',
   '""',
@@ -239,8 +239,8 @@ describe('parseDbuser under generated input', () => {
   });
 
   it('the round trip is checked for real: an accepted command with quoted values reads back equal', () => {
-    const command = parseDbuser('permanent dev,prod --access rw --via allowlist --ip "203.0.113.7, 203.0.113.8" --reason “nightly export”');
-    expect(render(command)).toBe('permanent dev,prod --access readwrite --via allowlist --ip 203.0.113.7,203.0.113.8 --reason "nightly export"');
+    const command = parseDbuser('permanent dev,prod --access rw --via allowlist --ip "52.95.110.1, 52.95.110.2" --reason “nightly export”');
+    expect(render(command)).toBe('permanent dev,prod --access readwrite --via allowlist --ip 52.95.110.1,52.95.110.2 --reason "nightly export"');
     expect(parseDbuser(render(command)!)).toEqual(command);
   });
 

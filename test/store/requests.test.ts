@@ -741,7 +741,7 @@ describe('queries', () => {
 
 describe('permanent users', () => {
   const permanent = (overrides: Parameters<typeof newRequest>[0] = {}) =>
-    newRequest({ kind: 'permanent', access: 'readonly', durationMs: 0, via: 'allowlist', ips: ['203.0.113.7'], username: 'dbx_ro_dev_k3x9', ...overrides });
+    newRequest({ kind: 'permanent', access: 'readonly', durationMs: 0, via: 'allowlist', ips: ['52.95.110.1'], username: 'dbx_ro_dev_k3x9', ...overrides });
 
   /** Moves a request to active; permanent users have no expiry. */
   function activate(store: Store, id: string) {
@@ -753,7 +753,7 @@ describe('permanent users', () => {
   it('round-trips how it connects, and becomes active without an expiry', () => {
     const { store } = temp.open();
     const created = store.requests.create(permanent(), 'U0AAAAAAA');
-    expect(created).toMatchObject({ kind: 'permanent', via: 'allowlist', ips: ['203.0.113.7'], durationMs: 0 });
+    expect(created).toMatchObject({ kind: 'permanent', via: 'allowlist', ips: ['52.95.110.1'], durationMs: 0 });
     expect(activate(store, created.id)).toMatchObject({ state: 'active', expiresAt: null });
   });
 

@@ -116,7 +116,7 @@ export function registerDbuserCommand(listeners: Listeners, deps: SlackDeps): vo
           return;
         }
         case 'permanent': {
-          const { requests, supportText, warnings } = await deps.permanent.requestPermanent({
+          const { requests, network, warnings } = await deps.permanent.requestPermanent({
             envs: parsed.envs,
             requester: user,
             access: parsed.access,
@@ -128,7 +128,7 @@ export function registerDbuserCommand(listeners: Listeners, deps: SlackDeps): vo
           await respond(
             textMessage(
               `Permanent user request${requests.length > 1 ? 's' : ''} ${where} sent to the permanent-user approvers. The password comes here, only to you, once approved.\n` +
-                `The bot cannot change the network: open an OutSystems support case with this text.\n\`\`\`${supportText}\`\`\`` +
+                `The bot cannot change the network: ${network.intro}.\n\`\`\`${network.text}\`\`\`` +
                 warnings.map((w) => `\n${w}`).join(''),
             ),
           );

@@ -1,4 +1,5 @@
 // The form behind a bare `/dbuser request`: checked before it closes, so mistakes show next to their field.
+import { Refusal } from '../../access/core/refusal.js';
 import type { PermanentRequestInput } from '../../access/permanent.js';
 import { parseDuration } from '../../duration.js';
 import { AppError, isAppError } from '../../errors.js';
@@ -7,9 +8,20 @@ import type { SlackDeps } from '../deps.js';
 import { errorReply } from '../replies.js';
 import type { Listeners } from '../router.js';
 
-/** The field of the form an error belongs to, as the use case says (AppError.field), else `fallback`. */
-function fieldOf(err: AppError, fields: readonly string[], fallback: string): string {
-  return err.field !== undefined && fields.includes(err.field) ? err.field : fallback;
+/**
+ * Every problem of a refusal next to its field, at once: Slack's `response_action: errors` takes a map
+ * from block_id to message (https://api.slack.com/surfaces/modals#displaying_errors). A problem about
+ * no field of the form goes to `fallback`; two about one field share it.
+ */
+export function fieldErrors(err: AppError, fields: readonly string[], fallback: string): Record<string, string> {
+  const problems = err.problems.length > 0 ? err.problems : [{ message: err.message, field: err.field }];
+  const byField = new Map<string, string[]>();
+  for (const { message, field } of problems) {
+    const block = field !== undefined && fields.includes(field) ? field : fallback;
+    byField.set(block, [...(byField.get(block) ?? []), message]);
+  }
+  // Slack shows at most a few lines under a field: 300 characters is what fits.
+  return Object.fromEntries([...byField].map(([block, messages]) => [block, messages.join(' ').slice(0, 300)]));
 }
 
 export function registerRequestModal(listeners: Listeners, deps: SlackDeps): void {
@@ -22,15 +34,19 @@ export function registerRequestModal(listeners: Listeners, deps: SlackDeps): voi
     const durationText = values['duration']?.['value']?.value?.trim() ?? '';
     const reason = values['reason']?.['value']?.value ?? '';
     const password = values['password']?.['value']?.value || undefined;
-    let input;
+    let durationMs: number | undefined;
+    // A duration that cannot be read does not hide the other fields' problems: they are checked with the default.
+    const refusal = new Refusal();
+    refusal.check(() => {
+      durationMs = durationText ? parseDuration(durationText) : undefined;
+    });
+    const input = { env, requester: user, reason, ...(durationMs !== undefined ? { durationMs } : {}), ...(password !== undefined ? { password } : {}) };
     try {
-      const durationMs = durationText ? parseDuration(durationText) : undefined;
-      input = { env, requester: user, reason, ...(durationMs !== undefined ? { durationMs } : {}), ...(password !== undefined ? { password } : {}) };
-      deps.access.validateRequest(input);
+      refusal.check(() => deps.access.validateRequest(input));
+      refusal.throwIfAny();
     } catch (err) {
       if (isAppError(err) && err.code !== 'internal') {
-        const field = fieldOf(err, ['env', 'duration', 'reason', 'password'], 'env');
-        await ack({ response_action: 'errors', errors: { [field]: err.message.slice(0, 300) } });
+        await ack({ response_action: 'errors', errors: fieldErrors(err, ['env', 'duration', 'reason', 'password'], 'env') });
         return;
       }
       await ack();
@@ -78,7 +94,7 @@ export function registerPermanentModal(listeners: Listeners, deps: SlackDeps): v
       deps.permanent.validatePermanent(input);
     } catch (err) {
       if (isAppError(err) && err.code !== 'internal') {
-        await ack({ response_action: 'errors', errors: { [fieldOf(err, ['envs', 'access', 'via', 'ips', 'reason'], 'envs')]: err.message.slice(0, 300) } });
+        await ack({ response_action: 'errors', errors: fieldErrors(err, ['envs', 'access', 'via', 'ips', 'reason'], 'envs') });
         return;
       }
       await ack();
@@ -90,11 +106,11 @@ export function registerPermanentModal(listeners: Listeners, deps: SlackDeps): v
       if (dm.channel?.id) await client.chat.postEphemeral({ channel: dm.channel.id, user, ...message });
     };
     try {
-      const { requests, supportText, warnings } = await deps.permanent.requestPermanent(input);
+      const { requests, network, warnings } = await deps.permanent.requestPermanent(input);
       await tell(
         textMessage(
           `Permanent user request${requests.length > 1 ? 's' : ''} ${requests.map((r) => `\`${r.id}\` (${r.env})`).join(', ')} sent to the permanent-user approvers. ` +
-            `The bot cannot change the network: open an OutSystems support case with this text.\n\`\`\`${supportText}\`\`\`` +
+            `The bot cannot change the network: ${network.intro}.\n\`\`\`${network.text}\`\`\`` +
             warnings.map((w) => `\n${w}`).join(''),
         ),
       );
