@@ -8,7 +8,9 @@ import { startBot } from '../src/app.js';
 import { dryRunExecutor } from '../src/dialects/executor.js';
 import { createLogger } from '../src/log.js';
 import { slackFetch } from '../src/slack/slack-fetch.js';
-import { benchConfig, BOT_TOKEN, SIGNING_SECRET, summarize, TEAM_ID, tell, type Summary } from './lib.js';
+import { faultEnvironments, HUNG_ENVIRONMENT, simulatedDatabases } from './faults.js';
+import { openStore } from '../src/store/store.js';
+import { benchConfig, BOT_TOKEN, seedActiveUsers, SIGNING_SECRET, summarize, TEAM_ID, tell, type Summary } from './lib.js';
 
 /**
  * ours: the real bot; bare: Bolt that only acks. Diagnosis (--diagnose): bare-respond acks, then posts a short reply to the
@@ -16,6 +18,19 @@ import { benchConfig, BOT_TOKEN, SIGNING_SECRET, summarize, TEAM_ID, tell, type 
  * the bot's own fetch (src/slack/slack-fetch.ts: node:http, kept-alive connections).
  */
 export type ServerKind = 'ours' | 'bare' | 'bare-respond' | 'bare-respond-http';
+
+/**
+ * The faults of the revocation-under-faults phase, inside the real bot under ack load: `users` more active users over
+ * `environments` environments, expiring over `spreadMs` from `leadMs` after start, one environment's database never
+ * answering, the others taking `statementMs` per statement (the Slack it is given answers each call after 10 s).
+ */
+export interface AckFaults {
+  users: number;
+  environments: number;
+  spreadMs: number;
+  leadMs: number;
+  statementMs: number;
+}
 
 export interface AckServerReady {
   port: number;
@@ -36,19 +51,30 @@ export interface AckServerStats {
   rss: number;
 }
 
-const [kind, dir, dbPath, apiUrl] = process.argv.slice(2) as [ServerKind, string, string, string];
-if (!kind || !dir || !dbPath || !apiUrl) throw new Error('usage: ack-server.ts <server kind> <dir> <db> <slack api url>');
+const [kind, dir, dbPath, apiUrl, faultsArg] = process.argv.slice(2) as [ServerKind, string, string, string, string | undefined];
+if (!kind || !dir || !dbPath || !apiUrl) throw new Error('usage: ack-server.ts <server kind> <dir> <db> <slack api url> [faults json]');
+const faults = JSON.parse(faultsArg ?? 'null') as AckFaults | null;
 
 async function startOurs(): Promise<{ port: number; stop: () => Promise<void> }> {
+  const environments = faults ? faultEnvironments(faults.environments) : [];
+  const databases = simulatedDatabases({ statementMs: faults?.statementMs ?? 0, hung: [HUNG_ENVIRONMENT] });
+  if (faults) {
+    const store = openStore(dbPath);
+    const first = Date.now() + faults.leadMs;
+    // Users 1,000,000 on: the actors of the ack load are the first ones.
+    seedActiveUsers(store, { from: 1_000_000, count: faults.users, environments, expiresAt: (i) => first + ((i * 7919) % faults.users) * (faults.spreadMs / faults.users) });
+    store.close();
+  }
   const bot = await startBot({
-    config: benchConfig(dir, dbPath),
+    config: benchConfig(dir, dbPath, faults ? { reminders: [] } : {}, environments),
     slack: { port: 0, apiUrl, socketMode: false, teamId: TEAM_ID, secrets: () => ({ botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, appToken: undefined }) },
     // As in production (src/main.ts): info level, JSON lines on stdout (which the bench discards).
     log: createLogger({ level: 'info' }),
-    executorFor: () => dryRunExecutor(),
+    executorFor: faults ? databases.executorFor : () => dryRunExecutor(),
     host: '127.0.0.1',
   });
-  return { port: bot.port!, stop: () => bot.stop() };
+  // The hung environment's revocations never finish, so the faulted bot is not stopped: its process ends.
+  return { port: bot.port!, stop: () => (faults ? Promise.resolve() : bot.stop()) };
 }
 
 async function startBare(respond: boolean, httpRespond: boolean): Promise<{ port: number; stop: () => Promise<void> }> {

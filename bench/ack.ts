@@ -1,7 +1,7 @@
 // Ack latency: the real bot and a bare Bolt app, in turn, under the same signed /dbuser commands and clicks at a fixed rate (bench/load.ts).
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import type { AckServerReady, AckServerStats, ServerKind } from './ack-server.js';
+import type { AckFaults, AckServerReady, AckServerStats, ServerKind } from './ack-server.js';
 import type { FakeSlackCounts } from './fake-slack-server.js';
 import { paced, type LoadResult } from './load.js';
 import { BENCH_DIR, forkTs, nextMessage, rotateClickBody, signed, slashCommandBody, sleep, stopChild, summarize, type SeededUser, type SignedRequest, type Summary } from './lib.js';
@@ -35,6 +35,11 @@ export interface AckServerSpec {
   name: string;
   kind: ServerKind;
   nodeFlags?: readonly string[];
+  /** Its own folder, state and Slack (the faulted bot: a slow fake Slack, and users of its own expiring meanwhile). */
+  dir?: string;
+  dbPath?: string;
+  apiUrl?: string;
+  faults?: AckFaults;
 }
 
 export interface AckRun {
@@ -103,8 +108,9 @@ export async function runAckBench(options: AckOptions): Promise<AckResult> {
   const servers = new Map<string, { child: ChildProcess; port: number }>();
   try {
     for (const spec of options.servers) {
-      const child = forkTs(join(BENCH_DIR, 'ack-server.ts'), [spec.kind, dir, dbPath, options.apiUrl], { execArgv: spec.nodeFlags ?? [] });
-      const { port } = await nextMessage<AckServerReady>(child, 60_000);
+      const args = [spec.kind, spec.dir ?? dir, spec.dbPath ?? dbPath, spec.apiUrl ?? options.apiUrl, JSON.stringify(spec.faults ?? null)];
+      const child = forkTs(join(BENCH_DIR, 'ack-server.ts'), args, { execArgv: spec.nodeFlags ?? [] });
+      const { port } = await nextMessage<AckServerReady>(child, 120_000);
       servers.set(spec.name, { child, port });
     }
     for (const [, { port }] of servers) {

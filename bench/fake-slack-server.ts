@@ -1,5 +1,5 @@
 // Child process: the local fake Slack Web API (test/fakes/fake-slack.ts) in its own process, as Slack is remote; tells its URLs over IPC.
-import { startFakeSlack } from '../test/fakes/fake-slack.js';
+import { startFakeSlack, type FakeOutage } from '../test/fakes/fake-slack.js';
 import { APPROVER_GROUP, GROUP_MEMBER, tell } from './lib.js';
 
 export interface FakeSlackReady {
@@ -21,8 +21,17 @@ function drain(): void {
 }
 const trim = setInterval(drain, 1000);
 
+/** Sent to make Slack slow or down (`{ outage: { delayMs: 10000 } }`), or well again (`{ outage: null }`); answered with 'outage set'. */
+export interface OutageMessage {
+  outage: FakeOutage | null;
+}
+
 /** Asked with 'counts': the calls received per method since the last ask. */
 process.on('message', (message) => {
+  if (typeof message === 'object' && message !== null && 'outage' in message) {
+    void fake.outage((message as OutageMessage).outage ?? undefined).then(() => tell('outage set'));
+    return;
+  }
   if (message !== 'counts') return;
   drain();
   tell(Object.fromEntries(counts) satisfies FakeSlackCounts);

@@ -25,11 +25,14 @@ export interface FootprintOptions {
   idleMs: number;
   /** The same on an empty state, for context: what the active users themselves cost. */
   empty: { template: string; runs: number };
+  /** The same with both drivers imported at start (`--import mssql --import oracledb`), as before they loaded on first use: what that saves. */
+  preloadedRuns: number;
 }
 
 export interface FootprintResult {
   runs: FootprintRun[];
   emptyRuns: FootprintRun[];
+  preloadedRuns: FootprintRun[];
 }
 
 export const MAIN_JS = resolve(BENCH_DIR, '..', 'dist', 'main.js');
@@ -43,7 +46,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function oneRun(options: FootprintOptions, template: string, name: string): Promise<FootprintRun> {
+async function oneRun(options: FootprintOptions, template: string, name: string, nodeArgs: readonly string[] = []): Promise<FootprintRun> {
   const dir = join(options.dir, name);
   mkdirSync(dir, { recursive: true });
   const dbPath = join(dir, 'state.sqlite');
@@ -56,7 +59,7 @@ async function oneRun(options: FootprintOptions, template: string, name: string)
     PORT: String(await freePort()),
   });
   const started = performance.now();
-  const child = spawn(process.execPath, [MAIN_JS], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs, MAIN_JS], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const lines = createInterface({ input: child.stdout });
     let readyMs: number | undefined;
@@ -79,10 +82,12 @@ export async function runFootprint(options: FootprintOptions): Promise<Footprint
   if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: run npm run build first (npm run bench does)`);
   const runs: FootprintRun[] = [];
   const emptyRuns: FootprintRun[] = [];
-  // Alternated, so both meet the same machine.
-  for (let run = 1; run <= Math.max(options.runs, options.empty.runs); run++) {
+  const preloadedRuns: FootprintRun[] = [];
+  // Alternated, so all meet the same machine.
+  for (let run = 1; run <= Math.max(options.runs, options.empty.runs, options.preloadedRuns); run++) {
     if (run <= options.runs) runs.push(await oneRun(options, options.template, `run-${run}`));
     if (run <= options.empty.runs) emptyRuns.push(await oneRun(options, options.empty.template, `empty-${run}`));
+    if (run <= options.preloadedRuns) preloadedRuns.push(await oneRun(options, options.template, `preloaded-${run}`, ['--import', 'mssql', '--import', 'oracledb']));
   }
-  return { runs, emptyRuns };
+  return { runs, emptyRuns, preloadedRuns };
 }

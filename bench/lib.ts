@@ -20,36 +20,49 @@ export const APPROVER_GROUP = 'S0DBAS';
 export const GROUP_MEMBER = 'U0GROUPAPPR';
 export const APPROVALS = 'C0APPROVALS';
 export const REMINDERS = 'C0REMINDERS';
-export const ENVIRONMENTS = ['dev', 'prod'] as const;
-/** Usernames as the bot makes them in each: Oracle's are upper case (src/dialects/identifiers.ts refuses others). */
-const UPPER_CASE_USERNAMES: Record<(typeof ENVIRONMENTS)[number], boolean> = { dev: false, prod: true };
 export const HOUR = 3_600_000;
 export const TEAM_ID = 'T0FAKE0001';
 
-/** The environments file of the benchmark: one SQL Server and one Oracle environment, the policy's defaults unless told. */
-export function environmentsYaml(policy: { reminders?: readonly string[] } = {}): string {
+/** A bench environment: its name and dialect (SQL Server, Azure SQL or Oracle). */
+export interface BenchEnvironment {
+  name: string;
+  dialect: 'sqlserver' | 'azuresql' | 'oracle';
+}
+
+/** The two environments every phase has: dev (SQL Server) and prod (Oracle). */
+export const BASE_ENVIRONMENTS: readonly BenchEnvironment[] = [
+  { name: 'dev', dialect: 'sqlserver' },
+  { name: 'prod', dialect: 'oracle' },
+];
+
+/** Usernames as the bot makes them: Oracle's are upper case (src/dialects/identifiers.ts refuses others). */
+export function benchUsername(env: BenchEnvironment, i: number): string {
+  return env.dialect === 'oracle' ? `DBX_BENCH_${i}` : `dbx_bench_${i}`;
+}
+
+function environmentYaml(env: BenchEnvironment, policy: string): string {
+  const connection =
+    env.dialect === 'oracle'
+      ? `{ host: db-${env.name}.invalid, serviceName: FREEPDB1, schema: OSADMIN, user: dbaccess_admin, password: { env: BENCH_DB_ADMIN_PASSWORD } }`
+      : `{ host: db-${env.name}.invalid, database: outsystems, user: dbaccess_admin, password: { env: BENCH_DB_ADMIN_PASSWORD } }`;
+  return `  - name: ${env.name}
+    dialect: ${env.dialect}
+    connection: ${connection}
+    details: { host: ${env.name}-db.example.com }
+    lifetimeVersion: "11.19.0"
+    network: ${env.dialect === 'oracle' ? 'tgw' : 'vpn'}
+    approvers: { users: [${APPROVER}]${env.name === 'dev' ? `, groups: [${APPROVER_GROUP}]` : ''} }
+    channels: { approvals: ${APPROVALS}, reminders: ${REMINDERS} }
+    policy: { ${policy} }
+`;
+}
+
+/** The environments file of the benchmark: dev and prod (and `extra` environments), the policy's defaults unless told. */
+export function environmentsYaml(policy: { reminders?: readonly string[] } = {}, extra: readonly BenchEnvironment[] = []): string {
   const reminders = policy.reminders === undefined ? '' : `, reminders: [${policy.reminders.join(', ')}]`;
   return `usernamePrefix: dbx_
 environments:
-  - name: dev
-    dialect: sqlserver
-    connection: { host: db-dev.invalid, database: outsystems, user: dbaccess_admin, password: { env: BENCH_DB_ADMIN_PASSWORD } }
-    details: { host: dev-db.example.com }
-    lifetimeVersion: "11.19.0"
-    network: vpn
-    approvers: { users: [${APPROVER}], groups: [${APPROVER_GROUP}] }
-    channels: { approvals: ${APPROVALS}, reminders: ${REMINDERS} }
-    policy: { ttl: 12h, maxTtl: 12h${reminders} }
-  - name: prod
-    dialect: oracle
-    connection: { host: db-prod.invalid, serviceName: FREEPDB1, schema: OSADMIN, user: dbaccess_admin, password: { env: BENCH_DB_ADMIN_PASSWORD } }
-    details: { host: prod-db.example.com }
-    lifetimeVersion: "11.19.0"
-    network: tgw
-    approvers: { users: [${APPROVER}] }
-    channels: { approvals: ${APPROVALS}, reminders: ${REMINDERS} }
-    policy: { ttl: 12h, maxTtl: 12h${reminders} }
-`;
+${[...BASE_ENVIRONMENTS, ...extra].map((env) => environmentYaml(env, `ttl: 12h, maxTtl: 12h${reminders}`)).join('')}`;
 }
 
 /** The variables the bot reads, for a bench state database and environments file in `dir`. */
@@ -64,9 +77,9 @@ export function benchEnv(dir: string, dbPath: string, extra: Record<string, stri
 }
 
 /** Writes the environments file into `dir` and loads it the way the bot does (loadConfig). */
-export function benchConfig(dir: string, dbPath: string, policy: { reminders?: readonly string[] } = {}): Config {
+export function benchConfig(dir: string, dbPath: string, policy: { reminders?: readonly string[] } = {}, extra: readonly BenchEnvironment[] = []): Config {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'environments.yml'), environmentsYaml(policy));
+  writeFileSync(join(dir, 'environments.yml'), environmentsYaml(policy, extra));
   return loadConfig({ env: benchEnv(dir, dbPath) });
 }
 
@@ -90,6 +103,10 @@ export interface SeedOptions {
   expiresAt: (i: number) => number;
   /** Rows per transaction. */
   batch?: number;
+  /** The environments users are spread over, in turn (dev and prod unless told). */
+  environments?: readonly BenchEnvironment[];
+  /** Stop at pending, with the approval message recorded (for approving in the bench). */
+  pending?: boolean;
 }
 
 /**
@@ -100,13 +117,15 @@ export interface SeedOptions {
 export function seedActiveUsers(store: Store, options: SeedOptions): SeededUser[] {
   const from = options.from ?? 0;
   const batch = options.batch ?? 1000;
+  const environments = options.environments ?? BASE_ENVIRONMENTS;
   const seeded: SeededUser[] = [];
   for (let start = from; start < from + options.count; start += batch) {
     const end = Math.min(start + batch, from + options.count);
     store.transaction(() => {
       for (let i = start; i < end; i++) {
         const requester = benchUser(i);
-        const env = ENVIRONMENTS[i % ENVIRONMENTS.length]!;
+        const environment = environments[i % environments.length]!;
+        const env = environment.name;
         const now = Date.now();
         const created = store.requests.create(
           {
@@ -119,11 +138,15 @@ export function seedActiveUsers(store: Store, options: SeedOptions): SeededUser[
             reason: 'benchmark: fix a stuck timer in OSUSR_ABC_ORDER',
             ownPassword: false,
             breakGlass: false,
-            username: UPPER_CASE_USERNAMES[env] ? `DBX_BENCH_${i}` : `dbx_bench_${i}`,
+            username: benchUsername(environment, i),
           },
           requester,
         );
         store.requests.setApprovalMessage(created.id, APPROVALS, `1700000000.${String(i).padStart(6, '0')}`);
+        if (options.pending) {
+          seeded.push({ id: created.id, requester, env, expiresAt: Number.NaN });
+          continue;
+        }
         store.requests.transition(created.id, { from: ['pending'], to: 'approved', actor: APPROVER, set: { decidedBy: APPROVER, decidedAt: now } });
         store.requests.transition(created.id, { from: ['approved'], to: 'provisioning', actor: 'bot' });
         const expiresAt = options.expiresAt(i);
@@ -293,8 +316,17 @@ export function slashCommandBody(user: string, text: string, responseUrl: string
 
 /** The form body of a click on *New password* on the requester's own ephemeral credentials message. */
 export function rotateClickBody(user: string, requestId: string, responseUrl: string): string {
+  return clickBody({ user, actionId: ACTIONS.rotate, label: 'New password', value: requestId, responseUrl, channel: `D${user.slice(1)}`, ephemeral: true });
+}
+
+/** The form body of an approver's click on *Approve* on the approval message of `requestId`. */
+export function approveClickBody(approver: string, requestId: string, responseUrl: string): string {
+  return clickBody({ user: approver, actionId: ACTIONS.approve, label: 'Approve', value: requestId, responseUrl, channel: APPROVALS, ephemeral: false });
+}
+
+function clickBody(click: { user: string; actionId: string; label: string; value: string; responseUrl: string; channel: string; ephemeral: boolean }): string {
   const now = Date.now() / 1000;
-  const channel = `D${user.slice(1)}`;
+  const { user, channel } = click;
   const payload = {
     type: 'block_actions',
     user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: TEAM_ID },
@@ -304,16 +336,16 @@ export function rotateClickBody(user: string, requestId: string, responseUrl: st
     team: { id: TEAM_ID, domain: 'fake-workspace' },
     enterprise: null,
     is_enterprise_install: false,
-    container: { type: 'message', message_ts: `${Math.floor(now)}.000100`, channel_id: channel, is_ephemeral: true },
-    channel: { id: channel, name: 'directmessage' },
-    response_url: responseUrl,
+    container: { type: 'message', message_ts: `${Math.floor(now)}.000100`, channel_id: channel, is_ephemeral: click.ephemeral },
+    channel: { id: channel, name: channel.startsWith('D') ? 'directmessage' : 'approvals' },
+    response_url: click.responseUrl,
     actions: [
       {
         type: 'button',
-        action_id: ACTIONS.rotate,
-        block_id: 'cred',
-        text: { type: 'plain_text', text: 'New password', emoji: true },
-        value: requestId,
+        action_id: click.actionId,
+        block_id: click.ephemeral ? 'cred' : `decide:${click.value}`,
+        text: { type: 'plain_text', text: click.label, emoji: true },
+        value: click.value,
         action_ts: `${Math.floor(now)}.${String(Math.floor((now % 1) * 1e6)).padStart(6, '0')}`,
       },
     ],

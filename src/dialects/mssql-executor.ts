@@ -1,5 +1,7 @@
 // The SQL Server / Azure SQL executor: one mssql connection pool per environment, created on first use.
-import sql from 'mssql';
+// The driver itself is loaded on first use too: importing mssql costs about 30 MiB and 200 ms at start,
+// which a bot whose environments are all Oracle should not pay (issue 18).
+import type sql from 'mssql';
 import { DatabaseError, type Executor } from './executor.js';
 import type { Row, Statement } from './statement.js';
 
@@ -22,6 +24,20 @@ export interface MssqlSettings {
 /** Permission errors: 229/230 permission denied, 262 not allowed in database, 297/300 permission, 916 cannot access database, 15151 cannot find or no permission, 15247 no permission. */
 const PERMISSION_DENIED = new Set([229, 230, 262, 297, 300, 916, 15151, 15247]);
 
+type Driver = typeof sql;
+let driver: Promise<Driver> | undefined;
+/** The mssql module, imported once, when the first SQL Server environment connects. */
+function loadDriver(): Promise<Driver> {
+  driver ??= import('mssql').then(
+    (module) => module.default,
+    (err: unknown) => {
+      driver = undefined;
+      throw err;
+    },
+  );
+  return driver;
+}
+
 export function mssqlExecutor(settings: MssqlSettings): Executor {
   let pool: Promise<sql.ConnectionPool> | undefined;
   // SQL Browser (UDP 1434) maps an instance name to its port and is rarely reachable through a VPN or
@@ -32,37 +48,44 @@ export function mssqlExecutor(settings: MssqlSettings): Executor {
   const where = `${settings.host}${instance ? `\\${instance}` : `:${port}`}`;
 
   function connect(): Promise<sql.ConnectionPool> {
-    if (!pool) {
-      const created = new sql.ConnectionPool({
-        server: settings.host,
-        // tedious refuses a port together with an instance name.
-        ...(instance ? {} : { port }),
-        database: settings.database,
-        user: settings.user,
-        password: settings.password(),
-        connectionTimeout: settings.connectTimeoutMs,
-        requestTimeout: settings.requestTimeoutMs,
-        pool: { min: 0, max: 4, idleTimeoutMillis: 60_000 },
-        options: {
-          encrypt: settings.encrypt,
-          trustServerCertificate: settings.trustServerCertificate,
-          ...(instance ? { instanceName: instance } : {}),
-          appName: 'outsystems-dbaccess-bot',
-        },
-      });
-      // A pool error after connect (a dropped socket) must not crash the process; the next request reconnects.
-      created.on('error', () => {});
-      pool = created.connect().catch((err: unknown) => {
+    pool ??= loadDriver()
+      .then(open)
+      .catch((err: unknown) => {
         pool = undefined;
-        throw connectionError(err, where);
+        throw err instanceof DatabaseError ? err : connectionError(err, where);
       });
-    }
     return pool;
+  }
+
+  function open(sql: Driver): Promise<sql.ConnectionPool> {
+    const created = new sql.ConnectionPool({
+      server: settings.host,
+      // tedious refuses a port together with an instance name.
+      ...(instance ? {} : { port }),
+      database: settings.database,
+      user: settings.user,
+      password: settings.password(),
+      connectionTimeout: settings.connectTimeoutMs,
+      requestTimeout: settings.requestTimeoutMs,
+      pool: { min: 0, max: 4, idleTimeoutMillis: 60_000 },
+      options: {
+        encrypt: settings.encrypt,
+        trustServerCertificate: settings.trustServerCertificate,
+        ...(instance ? { instanceName: instance } : {}),
+        appName: 'outsystems-dbaccess-bot',
+      },
+    });
+    // A pool error after connect (a dropped socket) must not crash the process; the next request reconnects.
+    created.on('error', () => {});
+    return created.connect().catch((err: unknown) => {
+      throw connectionError(err, where);
+    });
   }
 
   return {
     async run(statement: Statement): Promise<Row[]> {
       const connection = await connect();
+      const sql = await loadDriver();
       const request = connection.request();
       for (const param of statement.params) {
         // Declared wider than any valid value, so nothing is silently truncated before QUOTENAME sees it.

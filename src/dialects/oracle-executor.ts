@@ -1,6 +1,7 @@
 // The Oracle executor: node-oracledb in thin mode (pure JavaScript, no Oracle client), one pool per environment.
-// The connection is a seam (`getConnection`) so tests can stub it without a database.
-import oracledb from 'oracledb';
+// The connection is a seam (`getConnection`) so tests can stub it without a database. The driver is
+// loaded on first use, so a bot with no Oracle environment never pays for importing it (issue 18).
+import type oracledb from 'oracledb';
 import { DatabaseError, type Executor } from './executor.js';
 import type { Row, Statement } from './statement.js';
 
@@ -31,6 +32,20 @@ const LOGIN_FAILED = 1017;
 const INSUFFICIENT_PRIVILEGES = new Set([1031, 1749, 1927]);
 const UNREACHABLE = /^(NJS-50[0-9]|NJS-51[0-9]|ORA-125\d\d|ORA-12170|ORA-12154)/;
 
+type Driver = typeof oracledb;
+let driver: Promise<Driver> | undefined;
+/** The oracledb module, imported once, when the first Oracle statement runs. */
+function loadDriver(): Promise<Driver> {
+  driver ??= import('oracledb').then(
+    (module) => module.default,
+    (err: unknown) => {
+      driver = undefined;
+      throw err;
+    },
+  );
+  return driver;
+}
+
 /** A pool created on first use, in thin mode. */
 export function oraclePool(settings: OracleSettings): OracleSource {
   let pool: Promise<oracledb.Pool> | undefined;
@@ -38,16 +53,18 @@ export function oraclePool(settings: OracleSettings): OracleSource {
   return {
     async getConnection() {
       if (!pool) {
-        pool = oracledb
-          .createPool({
-            user: settings.user,
-            password: settings.password(),
-            connectString: where,
-            connectTimeout: Math.ceil(settings.connectTimeoutMs / 1000),
-            poolMin: 0,
-            poolMax: 4,
-            poolTimeout: 60,
-          })
+        pool = loadDriver()
+          .then((driver) =>
+            driver.createPool({
+              user: settings.user,
+              password: settings.password(),
+              connectString: where,
+              connectTimeout: Math.ceil(settings.connectTimeoutMs / 1000),
+              poolMin: 0,
+              poolMax: 4,
+              poolTimeout: 60,
+            }),
+          )
           .catch((err: unknown) => {
             pool = undefined;
             throw err;
@@ -72,6 +89,7 @@ export function oracleExecutor(source: OracleSource, options: { requestTimeoutMs
     async run(statement: Statement): Promise<Row[]> {
       const connection = await source.getConnection();
       try {
+        const oracledb = await loadDriver();
         connection.callTimeout = options.requestTimeoutMs;
         const binds: Record<string, unknown> = {};
         for (const param of statement.params) {
