@@ -122,10 +122,32 @@ export function slackNotifier(client: WebClient): Notifier {
   };
 }
 
-/** Names and group members from Slack, group members cached briefly (approver checks run on every click). */
-export function slackDirectory(client: WebClient, clock: Clock, cacheMs = 60_000): Directory {
+/**
+ * Names and group members from Slack, group members cached briefly (approver checks run on every click).
+ * One call per group at a time: while Slack is slow, every check of that group waits for the same
+ * call instead of sending its own (usergroups.users.list is rate limited, and a slow Slack would
+ * otherwise get one more call per request). What is only shown (the list) may use members up to
+ * `staleMs` old while a refresh runs, so a slow Slack never holds up its answer; who may decide never
+ * uses stale members.
+ */
+export function slackDirectory(client: WebClient, clock: Clock, cacheMs = 60_000, staleMs = 10 * 60_000): Directory {
   const groups = new Map<string, { at: number; members: string[] }>();
-  function knownGroupMembers(group: string): string[] | undefined {
+  const inFlight = new Map<string, Promise<string[]>>();
+  function fetchMembers(group: string): Promise<string[]> {
+    const pending = inFlight.get(group);
+    if (pending) return pending;
+    const call = client.usergroups.users
+      .list({ usergroup: group })
+      .then((listed) => {
+        const members = listed.users ?? [];
+        groups.set(group, { at: clock.now(), members });
+        return members;
+      })
+      .finally(() => inFlight.delete(group));
+    inFlight.set(group, call);
+    return call;
+  }
+  function fresh(group: string): string[] | undefined {
     const cached = groups.get(group);
     return cached && clock.now() - cached.at < cacheMs ? cached.members : undefined;
   }
@@ -136,14 +158,17 @@ export function slackDirectory(client: WebClient, clock: Clock, cacheMs = 60_000
       return profile?.display_name || profile?.real_name || info.user?.real_name || info.user?.name || user;
     },
     async groupMembers(group) {
-      const cached = knownGroupMembers(group);
-      if (cached) return cached;
-      const listed = await client.usergroups.users.list({ usergroup: group });
-      const members = listed.users ?? [];
-      groups.set(group, { at: clock.now(), members });
-      return members;
+      return fresh(group) ?? (await fetchMembers(group));
     },
-    knownGroupMembers,
+    knownGroupMembers(group) {
+      const known = fresh(group);
+      if (known) return known;
+      const cached = groups.get(group);
+      if (!cached || clock.now() - cached.at >= staleMs) return undefined;
+      // Stale but recent: shown as it is while one refresh runs (its failure is the next caller's to see).
+      fetchMembers(group).catch(() => undefined);
+      return cached.members;
+    },
   };
 }
 

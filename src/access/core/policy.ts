@@ -58,7 +58,7 @@ export function createPolicy(deps: { config: Config; store: Store; directory: Di
     return names;
   }
 
-  /** approversOf from what is known without asking Slack, or undefined when a group's members are not. */
+  /** approversOf from what is known without waiting for Slack (perhaps minutes old: for what is shown, never for who may decide), or undefined. */
   function knownApproversOf(env: LoadedEnvironment, kind: AccessRequest['kind']): string[] | undefined {
     const approvers = approverConfig(env, kind);
     const members: string[] = [];

@@ -66,6 +66,9 @@ export interface Directory {
   displayName(user: string): Promise<string>;
   /** Members of a Slack user group. */
   groupMembers(group: string): Promise<string[]>;
-  /** Members of a Slack user group when they are known without asking Slack (cached and fresh), else undefined. */
+  /**
+   * Members of a Slack user group when they are known without waiting for Slack, else undefined. For
+   * what is only shown (never for who may decide): they may be a few minutes old while a refresh runs.
+   */
   knownGroupMembers(group: string): string[] | undefined;
 }
