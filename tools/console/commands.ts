@@ -66,6 +66,7 @@ export function createCommands(parts: ConsoleParts) {
       await settle(mark, submitted);
     }
     printed = printer.printSql() || printed;
+    printed = printer.printStreamed() || printed;
     if (!printed && sayWhenNothing) write(paint('2', '(nothing visible happened)'));
   }
 

@@ -60,6 +60,8 @@ export interface Printer {
   printNewCalls(): { modal: SlackCall | undefined; count: number };
   /** Prints the statements each dry-run database received since the last listing; true if there were any. */
   printSql(): boolean;
+  /** Prints the audit stream's lines since the last print (AUDIT_STREAM=stdout); true if there were any. */
+  printStreamed(): boolean;
   nameOf(id: string): string;
   /** Mentions as Slack shows them: `<@U0MARIA>` reads "@Maria Silva", `<!subteam^S0DBAS>` reads "@dbas". */
   withNames(value: unknown): unknown;
@@ -67,8 +69,10 @@ export interface Printer {
   tsOf(message: Shown): string | undefined;
 }
 
-export function createPrinter(parts: { term: Terminal; fake: FakeSlack; bot: Bot; ran: Ran[]; current: () => string }): Printer {
+export function createPrinter(parts: { term: Terminal; fake: FakeSlack; bot: Bot; ran: Ran[]; streamed?: readonly string[]; current: () => string }): Printer {
   const { term, fake, bot, ran, current } = parts;
+  const streamed = parts.streamed ?? [];
+  let streamCursor = 0;
   const { write, paint } = term;
   let callCursor = 0;
   let sqlCursor = 0;
@@ -117,7 +121,14 @@ export function createPrinter(parts: { term: Terminal; fake: FakeSlack; bot: Bot
   }
 
   function somethingUnseen(): boolean {
-    return sqlCursor < ran.length || fake.calls.slice(callCursor).some((call) => !NOISE.has(call.method));
+    return sqlCursor < ran.length || streamCursor < streamed.length || fake.calls.slice(callCursor).some((call) => !NOISE.has(call.method));
+  }
+
+  function printStreamed(): boolean {
+    const lines = streamed.slice(streamCursor);
+    streamCursor = streamed.length;
+    for (const line of lines) write(`${paint('2', '[audit stream]')} ${line}`);
+    return lines.length > 0;
   }
 
   function printNewCalls(): { modal: SlackCall | undefined; count: number } {
@@ -271,7 +282,7 @@ export function createPrinter(parts: { term: Terminal; fake: FakeSlack; bot: Bot
     return fresh.length > 0;
   }
 
-  return { buttons, nextButton: () => nextButton, responseTargets, activity, somethingUnseen, printNewCalls, printSql, nameOf, withNames, tag, tsOf };
+  return { buttons, nextButton: () => nextButton, responseTargets, activity, somethingUnseen, printNewCalls, printSql, printStreamed, nameOf, withNames, tag, tsOf };
 }
 
 /** The statement as the server runs it (passwords masked), what it is for, and, for a query, what the dry run answered. */

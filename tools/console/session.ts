@@ -85,6 +85,16 @@ export async function startConsoleSession(io: ConsoleIo): Promise<ConsoleSession
     for (const group of USER_GROUPS) fake.usergroups.set(group.id, [...group.members]);
 
     const ran: Ran[] = [];
+    // AUDIT_STREAM=stdout: the stream's JSON lines are printed as they come, marked, instead of on stdout
+    // under the prompt (a webhook, AUDIT_WEBHOOK_URL, is sent as in production).
+    const streamed: string[] = [];
+    const auditLines = {
+      write(chunk: string, callback: (err?: Error | null) => void): boolean {
+        streamed.push(...chunk.split('\n').filter((line) => line !== ''));
+        callback();
+        return true;
+      },
+    };
     const signingSecret = randomBytes(16).toString('hex');
     const clock = createConsoleClock(io.now);
     // Synchronous writes: the log is complete even if the process ends abruptly.
@@ -99,11 +109,12 @@ export async function startConsoleSession(io: ConsoleIo): Promise<ConsoleSession
       executorFor: (env) => consoleExecutor(env, ran),
       // The console's clock jumps (`wait`, or a test's clock): the timer looks again every second rather than every 15.
       maxSleepMs: 1_000,
+      auditStream: { stdout: auditLines },
     });
     const driver = createSlackDriver({ eventsUrl: `http://127.0.0.1:${bot.port}/slack/events`, signingSecret, fake });
     const term = createTerminal(io);
     let current = CONSOLE_USERS[0]!.id;
-    const printer = createPrinter({ term, fake, bot, ran, current: () => current });
+    const printer = createPrinter({ term, fake, bot, ran, streamed, current: () => current });
     const commands = createCommands({ term, printer, config, bot, driver, clock, logPath, onUser: (id) => (current = id) });
     const started = { bot, fake };
     const done = (async () => {

@@ -138,6 +138,33 @@ describe('console: the audit log', () => {
   });
 });
 
+describe('console: the audit stream', () => {
+  it('with AUDIT_STREAM=stdout, prints each entry as the stream delivers it, marked, and no password', async () => {
+    const s = await startScripted({ env: { AUDIT_STREAM: 'stdout' } });
+    try {
+      await s.send('as luis');
+      const created = await s.send('/dbuser request dev --reason streamed');
+      const password = passwordIn(created);
+      const id = /"requestId":"(r_[a-z0-9]+)"/;
+      await until(
+        () => /\[audit stream\] \{"type":"audit".*"action":"credentials_shown"/.test(s.text()),
+        () => `the stream's lines; printed:\n${s.text()}`,
+      );
+      const lines = s.text().split('\n').filter((line) => line.includes('[audit stream]'));
+      const entries = lines.map((line) => JSON.parse(line.slice(line.indexOf('{'))) as { id: string; seq: number; action: string; requestId: string });
+      expect(entries.map((e) => e.action)).toEqual(expect.arrayContaining(['requested', 'state:approved', 'credentials_shown']));
+      // In order, once each, about the request just made.
+      expect(entries.map((e) => e.seq)).toEqual([...entries.map((e) => e.seq)].sort((a, b) => a - b));
+      expect(new Set(entries.map((e) => e.id)).size).toBe(entries.length);
+      expect(entries.every((e) => e.requestId === id.exec(lines[0]!)![1])).toBe(true);
+      expect(lines.join('\n')).not.toContain(password);
+    } finally {
+      await s.end();
+      rmSync(s.session.dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('console: events as they happen', () => {
   it('prints an expiry above the prompt without anything typed', async () => {
     let offset = 0;
