@@ -26,8 +26,9 @@ export function reviewMessage(request: AccessRequest, text: string, options: { d
           confirm: {
             title: { type: 'plain_text', text: 'Revoke this user?' },
             text: { type: 'mrkdwn', text: `\`${request.username ?? ''}\` is dropped from ${request.env} now; whatever connects with it stops working.` },
-            confirm: { type: 'plain_text', text: 'Revoke' },
+            confirm: { type: 'plain_text', text: 'Drop it' },
             deny: { type: 'plain_text', text: 'Cancel' },
+            style: 'danger',
           },
         },
       ],
