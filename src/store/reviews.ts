@@ -22,6 +22,8 @@ export interface ReviewLog {
   schedule(requestId: string, dueAt: number): void;
   /** Every scheduled review, soonest first. */
   list(): Review[];
+  /** The ids of active permanent users, oldest first: the users reviews are about (never the many temporary ones). */
+  activePermanentIds(): string[];
   /** Marks the review asked (the message is queued); false when one is open already. */
   markAsked(requestId: string): boolean;
   markReminded(requestId: string): boolean;
@@ -62,6 +64,7 @@ function reviewOf(row: ReviewRow): Review {
 export function createReviewLog(db: Database.Database, clock: Clock): ReviewLog {
   const one = db.prepare<[string], ReviewRow>('SELECT * FROM reviews WHERE request_id = ?');
   const all = db.prepare<[], ReviewRow>('SELECT * FROM reviews ORDER BY due_at, request_id');
+  const permanent = db.prepare<[], string>("SELECT id FROM requests WHERE state = 'active' AND kind = 'permanent' ORDER BY created_at, id").pluck();
   const insert = db.prepare<[string, number]>('INSERT INTO reviews (request_id, due_at) VALUES (?, ?) ON CONFLICT (request_id) DO NOTHING');
   const asked = db.prepare<[number, string]>('UPDATE reviews SET asked_at = ?, channel = NULL, ts = NULL WHERE request_id = ? AND asked_at IS NULL');
   const reminded = db.prepare<[number, string]>('UPDATE reviews SET reminded_at = ? WHERE request_id = ? AND asked_at IS NOT NULL AND reminded_at IS NULL');
@@ -82,6 +85,7 @@ export function createReviewLog(db: Database.Database, clock: Clock): ReviewLog 
     },
     schedule: (requestId, dueAt) => void insert.run(requestId, dueAt),
     list: () => all.all().map(reviewOf),
+    activePermanentIds: () => permanent.all(),
     markAsked: (requestId) => asked.run(clock.now(), requestId).changes === 1,
     markReminded: (requestId) => reminded.run(clock.now(), requestId).changes === 1,
     markExpired: (requestId) => expired.run(clock.now(), requestId).changes === 1,

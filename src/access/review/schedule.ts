@@ -12,8 +12,9 @@ import { overdueText, reminderText, reviewText } from './wording.js';
 export function reviewedUsers(deps: ReviewDeps): { request: AccessRequest; env: LoadedEnvironment; review: Review | undefined }[] {
   const { store, policy } = deps;
   const users: { request: AccessRequest; env: LoadedEnvironment; review: Review | undefined }[] = [];
-  for (const request of store.requests.listInStates(['active'])) {
-    if (request.kind !== 'permanent') continue;
+  for (const id of store.reviews.activePermanentIds()) {
+    const request = store.requests.get(id);
+    if (request?.state !== 'active') continue;
     const env = policy.knownEnvironment(request.env);
     if (env) users.push({ request, env, review: store.reviews.get(request.id) });
   }
