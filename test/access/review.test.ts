@@ -151,7 +151,7 @@ describe('falling due', () => {
     expect(revoked).toEqual([]);
     await at(T0 + 44 * DAY);
 
-    expect(revoked).toEqual([{ requestId: user.id, actor: 'scheduler', reason: 'requested' }]);
+    expect(revoked).toEqual([{ requestId: user.id, actor: 'scheduler', reason: 'review_expired' }]);
     expect(sent.map((s) => s.kind)).toEqual(['reviewRequested', 'threadReply', 'reviewUpdated']);
     expect(sent[2]?.text).toContain('Nobody reviewed `dbx_audited_perm` in time: revoked');
     expect(store.audit.list({ requestId: user.id }).find((e) => e.action === 'review_expired')?.detail).toEqual({ then: 'revoke' });

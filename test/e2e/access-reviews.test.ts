@@ -126,7 +126,22 @@ describe('an access review', () => {
     await h.bot.expiry.idle();
     await h.settle();
     expect(h.bot.store.requests.get(user.id)!.state).toBe('revoked');
-    await since(mark, (c) => c.method === 'chat.update' && callText(c).includes('Nobody reviewed'));
+    await since(mark, (c) => c.method === 'chat.update' && callText(c).includes('nobody answered its access review in time'));
     expect(review.args['channel']).toBe(APPROVALS);
+    expect(h.bot.store.audit.list({ requestId: user.id }).find((e) => e.action === 'state:revoking')).toMatchObject({ actor: 'scheduler', detail: expect.objectContaining({ reason: 'review_expired' }) });
+  });
+
+  it('a user revoked some other way while its review is open: the review loses its buttons', async () => {
+    const user = await permanentUser('strict', USERS.requester, USERS.approver);
+    const mark = h.fake.calls.length;
+    await tickAt(h.clock.now() + 30 * DAY);
+    await since(mark, (c) => c.method === 'chat.postMessage' && callText(c).includes('review_keep'));
+
+    const clicked = await h.slack.blockAction({ user: USERS.requester, actionId: 'expiry_revoke', value: user.id, container: { channel: 'D0SOMEDM', messageTs: '1' } });
+    expect(callText(await h.fake.waitFor((c) => c.method === 'response_url' && c.args['responseUrl'] === clicked.responseUrl, 5000))).toContain('The user was revoked');
+    await h.settle();
+    const updated = await since(mark, (c) => c.method === 'chat.update' && callText(c).includes(`\`${user.username}\``) && callText(c).includes('was revoked'));
+    expect(callText(updated)).not.toContain('review_keep');
+    expect(h.bot.store.reviews.get(user.id)?.askedAt).toBeNull();
   });
 });

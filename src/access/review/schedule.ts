@@ -80,7 +80,7 @@ export function createReviewSchedule(deps: ReviewDeps) {
   /** Revokes a user whose review expired with action revoke; also after a crash between the two (the row says so). */
   function revokeExpired(request: AccessRequest): void {
     void deps
-      .attemptRevoke(request.id, 'scheduler', 'requested')
+      .attemptRevoke(request.id, 'scheduler', 'review_expired')
       .catch((err: unknown) => log.error({ err, requestId: request.id }, 'revocation after an expired access review failed; the next tick tries again'));
   }
 
