@@ -4,11 +4,13 @@ import { auditStreamFromConfig, type AuditStream, type AuditStreamOverrides } fr
 import { withDeadline } from './access/core/deadline.js';
 import { createNotices } from './access/core/notices.js';
 import { createOutbox, type Outbox } from './access/core/outbox.js';
+import { createEscalation, type Escalation } from './access/escalation/index.js';
 import { createExpiry, type Expiry, type ExpirySettings } from './access/expiry.js';
 import { createInterop, type Interop } from './access/interop.js';
 import { createPermanentAccess, type PermanentAccessService } from './access/permanent.js';
 import type { RevocationSettings } from './access/core/revocation.js';
 import { createAccess, type Access } from './access/index.js';
+import { createReviews, type Reviews } from './access/review/index.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import type { Config, LoadedEnvironment, SlackSettings } from './config.js';
@@ -65,6 +67,10 @@ export interface Bot {
   expiry: Expiry;
   permanent: PermanentAccessService;
   interop: Interop;
+  /** Issue 17 item 3: access reviews of permanent users. */
+  reviews: Reviews;
+  /** Issue 17 item 4: escalation of undecided requests. */
+  escalation: Escalation;
   timer: DueTimer;
   /** The HTTP port, in HTTP mode. */
   port: number | undefined;
@@ -99,7 +105,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   };
 
   // The Slack app and the use cases need each other (the notifier renders plans); the getter breaks the cycle.
-  const wired: { access?: Access; expiry?: Expiry; timer?: DueTimer; permanent?: PermanentAccessService; interop?: Interop } = {};
+  const wired: { access?: Access; expiry?: Expiry; timer?: DueTimer; permanent?: PermanentAccessService; interop?: Interop; reviews?: Reviews } = {};
   const getAccess = () => {
     if (!wired.access) throw new Error('access used before wiring finished');
     return wired.access;
@@ -129,6 +135,10 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       get interop() {
         if (!wired.interop) throw new Error('interop used before wiring finished');
         return wired.interop;
+      },
+      get reviews() {
+        if (!wired.reviews) throw new Error('reviews used before wiring finished');
+        return wired.reviews;
       },
       config,
       log,
@@ -161,12 +171,32 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   const permanent = (wired.permanent = createPermanentAccess({ ...deps, access }));
   const interop = (wired.interop = createInterop({ ...deps, access }));
   const expiry = (wired.expiry = createExpiry({ ...deps, access, ...(options.expiry ? { settings: options.expiry } : {}) }));
+  // Issue 17 items 3 and 4: access reviews and escalation, driven by the same timer as expiry.
+  const reviews = (wired.reviews = createReviews({ ...deps, policy: access, attemptRevoke: access.revoker.attempt }));
+  const escalation = createEscalation({ ...deps, policy: access });
+  const governance: [string, { tick(now: number): unknown; nextDueAt(): number | null }][] = [
+    ['access reviews', reviews],
+    ['escalation', escalation],
+  ];
   const timer = (wired.timer = createDueTimer({
     clock,
     log,
-    nextDueAt: () => expiry.nextDueAt(),
+    nextDueAt: () => {
+      const due = [expiry.nextDueAt(), ...governance.map(([, part]) => part.nextDueAt())].filter((t): t is number => t !== null);
+      return due.length ? Math.min(...due) : null;
+    },
     // Starts what is due and returns: revocations run in their environments' lanes and poke the timer when done.
-    run: async (now) => void expiry.tick(now),
+    // Reviews and escalation fail alone (logged), as expiry's own parts do; expiry's failure still backs the timer off.
+    run: async (now) => {
+      for (const [part, run] of governance) {
+        try {
+          run.tick(now);
+        } catch (err) {
+          log.error({ err, part }, 'scheduled work failed');
+        }
+      }
+      void expiry.tick(now);
+    },
     ...(options.maxSleepMs ? { maxSleepMs: options.maxSleepMs } : {}),
   }));
 
@@ -232,6 +262,8 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     expiry,
     permanent,
     interop,
+    reviews,
+    escalation,
     timer,
     port,
     opsPort: ops?.port,

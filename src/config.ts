@@ -481,12 +481,31 @@ const Policy = strictObject(
       },
       'how many approvers each kind needs, e.g. { temporary: 1, permanent: 2, interop: 1 }',
     ).prefault({}),
+    // Issue 17 item 3, access reviews of permanent users (src/access/review/): due every reviewEvery
+    // since creation or the last review; unanswered, a reminder after reviewGrace, and after another
+    // reviewGrace the expired action. notify by default: dropping a permanent user cuts off every
+    // integration that connects with it and cannot be undone, so nobody's silence does it unless the
+    // operators chose so.
+    reviewEvery: Duration.prefault('90d'),
+    reviewGrace: Duration.prefault('14d'),
+    reviewExpiredAction: z.enum(['revoke', 'notify'], expecting('revoke or notify', 'notify')).default('notify'),
+    // Issue 17 item 4, escalation (src/access/escalation/): undecided this long, a request is also sent
+    // to the environment's escalationApprovers, once. Off when absent.
+    escalateAfter: Duration.optional(),
   },
-  'a map of policy fields: ttl, maxTtl, minTtl, maxExtensions, allowSelfApproval, pendingTimeout, reminders, approverReminders, extensionNeedsApproval, dbTimeout, approvals',
+  'a map of policy fields: ttl, maxTtl, minTtl, maxExtensions, allowSelfApproval, pendingTimeout, reminders, approverReminders, extensionNeedsApproval, dbTimeout, approvals, reviewEvery, reviewGrace, reviewExpiredAction, escalateAfter',
 ).superRefine(
   (policy, ctx) => {
     // Also runs when another policy field is wrong (`when`), so values may still be raw: check each.
-    const { ttl, maxTtl, minTtl, reminders } = policy;
+    const { ttl, maxTtl, minTtl, reminders, pendingTimeout, escalateAfter } = policy;
+    // Issue 17 item 4: an escalation after the request expired undecided would never be sent.
+    if (typeof escalateAfter === 'number' && typeof pendingTimeout === 'number' && escalateAfter >= pendingTimeout) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['escalateAfter'],
+        message: `${formatDuration(escalateAfter)} is not shorter than pendingTimeout (${formatDuration(pendingTimeout)}), so requests expire before they are escalated: lower escalateAfter or raise pendingTimeout`,
+      });
+    }
     if (typeof minTtl === 'number' && typeof ttl === 'number' && minTtl > ttl) {
       ctx.addIssue({
         code: 'custom',
@@ -540,7 +559,7 @@ const Interop = strictObject(
 );
 
 const ENVIRONMENT =
-  'an environment: name, dialect, connection, details, lifetimeVersion, network, approvers, channels and optionally hosting, permanentApprovers, selfService, breakGlass, policy, interop';
+  'an environment: name, dialect, connection, details, lifetimeVersion, network, approvers, channels and optionally hosting, permanentApprovers, selfService, breakGlass, escalationApprovers, policy, interop';
 
 const EnvironmentName = z
   .string(expecting('a name users type: a lowercase letter, then up to 31 lowercase letters, digits or -', 'dev'))
@@ -581,6 +600,8 @@ const environmentCommon = {
   selfService: z.array(SlackUserId, expecting('a list of Slack user IDs', '[U0456EFGH]')).default([]),
   // Break-glass: these people may create a temporary user at once, with a mandatory reason; every approver is alerted.
   breakGlass: z.array(SlackUserId, expecting('a list of Slack user IDs', '[U0789IJKL]')).default([]),
+  // Issue 17 item 4: who is also asked when a request stays undecided for policy.escalateAfter; they may then decide it.
+  escalationApprovers: Approvers.optional(),
   channels: Channels,
   policy: Policy.prefault({}),
   interop: Interop.prefault({}),
@@ -698,6 +719,14 @@ const Environments = z
           for (const issue of EnvironmentOfUnknownDialect.safeParse(item).error?.issues ?? []) {
             ctx.addIssue({ code: 'custom', path: [index, ...issue.path], message: issue.message });
           }
+        }
+        // Issue 17 item 4: escalating to nobody would be a silent no-op.
+        if (isRecord(item.policy) && item.policy.escalateAfter !== undefined && item.escalationApprovers === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [index, 'escalationApprovers'],
+            message: 'missing: policy.escalateAfter is set, so add escalationApprovers (users and/or groups) to escalate to, or remove escalateAfter',
+          });
         }
         if (typeof item.name !== 'string') {
           return;

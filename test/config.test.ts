@@ -155,6 +155,10 @@ describe('parseEnvironmentsFile', () => {
         extensionNeedsApproval: false,
         dbTimeout: 30_000,
         approvals: { temporary: 1, permanent: 1, interop: 1 },
+        // Issue 17 item 3: access reviews every 90 days, 14 days' grace, then a notice (no escalation by default).
+        reviewEvery: 90 * 24 * HOUR,
+        reviewGrace: 14 * 24 * HOUR,
+        reviewExpiredAction: 'notify',
       },
       interop: { userAndTenant: false, oracleWrite: false },
     });
@@ -211,6 +215,9 @@ describe('parseEnvironmentsFile', () => {
       extensionNeedsApproval: false,
       dbTimeout: 30_000,
       approvals: { temporary: 1, permanent: 1, interop: 1 },
+      reviewEvery: 90 * 24 * HOUR,
+      reviewGrace: 14 * 24 * HOUR,
+      reviewExpiredAction: 'notify',
     });
     expect(prod?.dialect === 'oracle' && prod.connection.identifierMaxBytes).toBe(30);
   });

@@ -236,7 +236,7 @@ export function createInterop(deps: AccessDeps & { access: Access }) {
       const action = store.interop.get(input.actionId);
       if (!action) throw new AppError('not_found', 'That interop request no longer exists.');
       const env = access.environment(action.env);
-      if (!(await access.isApprover(input.actor, env))) throw new AppError('forbidden', `Only approvers of ${env.name} can decide: ${access.approverMention(env)}.`);
+      if (!(await access.mayDecide(input.actor, env, 'interop', action.id))) throw new AppError('forbidden', `Only approvers of ${env.name} can decide: ${access.decidersMention(env, 'interop', action.id)}.`);
       if (input.actor === action.requester && !env.policy.allowSelfApproval) throw new AppError('forbidden', 'You cannot decide your own request; another approver must.');
       const step = store.transaction(() => {
         const current = store.interop.get(action.id);

@@ -14,7 +14,9 @@ export type DbuserCommand =
   | { action: 'rotate'; env: string; access: 'readonly' | 'readwrite' }
   | { action: 'sync'; env: string }
   | { action: 'audit'; env?: string; sinceMs: number }
-  | { action: 'list' };
+  | { action: 'list' }
+  // Issue 17 item 3: access reviews of permanent users.
+  | { action: 'reviews' };
 
 // `&lt;` and `&gt;`: Slack reads a bare <env> in mrkdwn as a link or mention and hides it.
 export const USAGE: Record<Exclude<DbuserCommand['action'], 'request-modal' | 'permanent-modal'>, string> = {
@@ -29,6 +31,8 @@ export const USAGE: Record<Exclude<DbuserCommand['action'], 'request-modal' | 'p
   rotate: '`/dbuser rotate &lt;env&gt; --access read|readwrite`: a new password for your permanent user (approved)',
   sync: '`/dbuser sync &lt;env&gt;`: grant read & write users the tables added since (new OSUSR_ tables after a publish)',
   audit: '`/dbuser audit [&lt;env&gt;] [--since 7d]`: approvers see the audit log, and get it as CSV in their DM',
+  // Issue 17 item 3.
+  reviews: '`/dbuser reviews`: approvers see the access reviews of permanent users that are open or due soon',
 };
 
 export function usageText(): string {
@@ -73,6 +77,10 @@ export function parseDbuser(text: string): DbuserCommand {
     case 'list':
       if (args.length > 0) throw usageError('`list` takes nothing after it.', 'list');
       return { action: 'list' };
+    // Issue 17 item 3.
+    case 'reviews':
+      if (args.length > 0) throw usageError('`reviews` takes nothing after it.', 'reviews');
+      return { action: 'reviews' };
     case 'details':
     case 'delete': {
       const action = verb!.toLowerCase() as 'details' | 'delete';

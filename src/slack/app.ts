@@ -17,6 +17,7 @@ import { registerDbuserCommand } from './listeners/dbuser-command.js';
 import { registerExpiryActions } from './listeners/expiry-actions.js';
 import { registerInteropCommand } from './listeners/interop-command.js';
 import { registerPermanentModal, registerRequestModal } from './listeners/request-modal.js';
+import { registerReviewActions } from './listeners/review-actions.js';
 import { registerRotationActions } from './listeners/rotation-actions.js';
 import { gateSlackRequests } from './request-gate.js';
 import { routeListeners } from './router.js';
@@ -149,6 +150,7 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
   registerInteropCommand(listeners, deps);
   registerExpiryActions(listeners, deps);
   registerRotationActions(listeners, deps);
+  registerReviewActions(listeners, deps);
   registerAppHome(listeners, deps);
   app.error(async (error) => {
     deps.log.error({ err: error }, 'unhandled error in a Slack listener');

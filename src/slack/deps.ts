@@ -3,6 +3,7 @@ import type { Expiry } from '../access/expiry.js';
 import type { Interop } from '../access/interop.js';
 import type { PermanentAccessService } from '../access/permanent.js';
 import type { Access } from '../access/index.js';
+import type { Reviews } from '../access/review/index.js';
 import type { Config } from '../config.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
@@ -14,6 +15,8 @@ export interface SlackDeps {
   expiry: Expiry;
   permanent: PermanentAccessService;
   interop: Interop;
+  /** Issue 17 item 3: access reviews of permanent users. */
+  reviews: Reviews;
   config: Config;
   log: Logger;
   store: Store;

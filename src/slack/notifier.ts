@@ -16,6 +16,7 @@ import {
   rotationMessage,
   textMessage,
 } from './blocks.js';
+import { reviewMessage } from './review-blocks.js';
 
 /** Opens (or finds) the DM channel between the bot and a user. */
 async function dmChannel(client: WebClient, user: string): Promise<string> {
@@ -118,6 +119,20 @@ export function slackNotifier(client: WebClient): Notifier {
 
     async directMessage(user, text) {
       await client.chat.postMessage({ channel: await dmChannel(client, user), ...textMessage(text) });
+    },
+
+    async threadReply(channel, threadTs, text) {
+      await client.chat.postMessage({ channel, ...(threadTs ? { thread_ts: threadTs } : {}), ...textMessage(text) });
+    },
+
+    async reviewRequested(request, env, text) {
+      const posted = await client.chat.postMessage({ channel: env.channels.approvals, ...reviewMessage(request, text) });
+      if (!posted.ts || !posted.channel) throw new Error('chat.postMessage returned no ts');
+      return { channel: posted.channel, ts: posted.ts };
+    },
+
+    async reviewUpdated(request, _env, message, status) {
+      await client.chat.update({ channel: message.channel, ts: message.ts, ...reviewMessage(request, status, { decided: true }) });
     },
   };
 }

@@ -7,10 +7,12 @@ import { AppError } from '../errors.js';
 import { createApprovalLog, type ApprovalLog } from './approvals.js';
 import { createAuditLog, type AuditLog } from './audit.js';
 import { createAuditStreamLog, type AuditStreamLog } from './audit-stream.js';
+import { createEscalationLog, type EscalationLog } from './escalations.js';
 import { createInteropLog, type InteropLog } from './interop.js';
 import { createOutboxLog, type OutboxLog } from './outbox.js';
 import { createReminderLog, type ReminderLog } from './reminders.js';
 import { createRequestRepository, type RequestRepository } from './requests.js';
+import { createReviewLog, type ReviewLog } from './reviews.js';
 import { isSqliteError } from './sqlite-errors.js';
 
 export interface Store {
@@ -22,6 +24,10 @@ export interface Store {
   interop: InteropLog;
   outbox: OutboxLog;
   approvals: ApprovalLog;
+  /** Issue 17 item 4: what was escalated, once. */
+  escalations: EscalationLog;
+  /** Issue 17 item 3: access reviews of permanent users. */
+  reviews: ReviewLog;
   /**
    * Runs fn in one SQLite transaction (better-sqlite3's db.transaction; immediate mode, so the write
    * lock is taken at the start and a read-then-write inside cannot be overtaken). Repository calls
@@ -334,6 +340,36 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
   ) STRICT;
   CREATE INDEX reminder_messages_by_request ON reminder_messages (request_id);
   `,
+  // 9: left free for issue 17 items 1 and 5, built beside this one (the lead renumbers at merge).
+  `
+  SELECT 1;
+  `,
+  // 10: issue 17 items 3 and 4. escalations: a request or interop action escalated, once (the row is the
+  // "once", across restarts; src/store/escalations.ts). reviews: per permanent user, when its next access
+  // review is due and the open review's progress and message (src/store/reviews.ts).
+  `
+  CREATE TABLE escalations (
+    -- A request ('r_…') or an interop action ('i_…').
+    subject TEXT PRIMARY KEY CHECK (subject <> ''),
+    at INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE reviews (
+    request_id TEXT PRIMARY KEY REFERENCES requests (id),
+    -- When the next review falls due: creation or the last review, plus policy.reviewEvery.
+    due_at INTEGER NOT NULL,
+    -- The open review: when it was asked, reminded and expired (policy.reviewGrace); null when none is open.
+    asked_at INTEGER,
+    reminded_at INTEGER,
+    expired_at INTEGER,
+    -- The review message, rewritten after a decision.
+    channel TEXT,
+    ts TEXT,
+    last_reviewed_at INTEGER,
+    last_reviewed_by TEXT,
+    CHECK ((channel IS NULL) = (ts IS NULL))
+  ) STRICT;
+  CREATE INDEX reviews_by_due ON reviews (due_at);
+  `,
 ]);
 
 /**
@@ -447,6 +483,8 @@ export function openStore(path: string, options: { clock?: Clock } = {}): Store 
   const outbox = createOutboxLog(handle, clock, audit);
   const approvals = createApprovalLog(handle, clock);
   const auditStream = createAuditStreamLog(handle, clock);
+  const escalations = createEscalationLog(handle, clock);
+  const reviews = createReviewLog(handle, clock);
   const run = handle.transaction((fn: () => unknown): unknown => {
     const result = fn();
     // An async fn would run its awaits after the commit, outside the transaction: refuse it, and roll back.
@@ -465,6 +503,8 @@ export function openStore(path: string, options: { clock?: Clock } = {}): Store 
     reminders,
     outbox,
     approvals,
+    escalations,
+    reviews,
     transaction<T>(fn: () => T): T {
       // The generic is erased by better-sqlite3's types; run returns exactly what fn returned.
       return run.immediate(fn) as T;

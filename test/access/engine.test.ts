@@ -71,6 +71,9 @@ function build(options: { deadlineMs?: number; config?: Config; storeRetryDelays
     interopRequested: async () => ({ channel: 'C0APPROVALS', ts: '3.3' }),
     interopUpdated: async () => {},
     deliverInteropCredentials: async () => {},
+    threadReply: async (channel, _ts, text) => void sent.push({ kind: 'threadReply', text: `${channel} ${text}` }),
+    reviewRequested: async () => ({ channel: 'C0APPROVALS', ts: '4.4' }),
+    reviewUpdated: async (_r, _e, _m, status) => void sent.push({ kind: 'reviewUpdated', text: status }),
     ...notifierOverrides,
   };
   const databases = new Map<string, Db>();

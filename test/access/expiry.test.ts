@@ -67,6 +67,12 @@ function build() {
     interopRequested: async () => ({ channel: 'C0APPROVALS', ts: '3.3' }),
     interopUpdated: async () => {},
     deliverInteropCredentials: async () => {},
+    threadReply: async (channel, _ts, text) => void sent.push({ kind: 'threadReply', text: `${channel} ${text}` }),
+    reviewRequested: async (r, _e, text) => {
+      sent.push({ kind: 'reviewRequested', text, requestId: r.id });
+      return { channel: 'C0APPROVALS', ts: `${now}.4` };
+    },
+    reviewUpdated: async (r, _e, _m, status) => void sent.push({ kind: 'reviewUpdated', text: status, requestId: r.id }),
   };
   const delivery = testNotices({ store, notifier, config, clock: { now: () => now } });
   const deps = {

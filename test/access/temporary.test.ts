@@ -59,6 +59,9 @@ function setup() {
     interopRequested: async () => ({ channel: 'C0APPROVALS', ts: '3.3' }),
     interopUpdated: async () => {},
     deliverInteropCredentials: async () => {},
+    threadReply: async () => {},
+    reviewRequested: async () => ({ channel: 'C0APPROVALS', ts: '4.4' }),
+    reviewUpdated: async () => {},
   };
   const delivery = testNotices({ store, notifier, config, clock: { now: () => now } });
   const access = createAccess({

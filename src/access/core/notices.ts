@@ -26,7 +26,15 @@ export type Notice =
   /** A message in one of an environment's channels. */
   | { topic: 'channel.notice'; env: string; channel: 'approvals' | 'reminders'; text: string; requestId?: string }
   | { topic: 'orphan.report'; env: string; report: OrphanReport }
-  | { topic: 'interop.updated'; actionId: string; status: string };
+  | { topic: 'interop.updated'; actionId: string; status: string }
+  /** Issue 17 item 4: a reply under an approval message (the escalation), keyed to its request or action for order. */
+  | { topic: 'thread.reply'; env: string; channel: string; threadTs: string | null; text: string; requestId?: string; actionId?: string }
+  /** Issue 17 item 3: a permanent user's access review (Keep / Revoke); its message is recorded for the decision. */
+  | { topic: 'review.requested'; requestId: string; text: string }
+  /** A reply under the review message (the reminder), or in the approval channel when it was never posted. */
+  | { topic: 'review.reminder'; requestId: string; text: string }
+  /** Rewrites the review message with the decision. */
+  | { topic: 'review.updated'; requestId: string; status: string };
 
 export type NoticeTopic = Notice['topic'];
 
@@ -148,6 +156,29 @@ export function createNotices(deps: {
         'orphan.report': async (p) => {
           const env = envOrObsolete(String(p['env']));
           await notifier.orphanReport(env, orphanReportOf(p['report']));
+        },
+        'thread.reply': async (p) => {
+          envOrObsolete(String(p['env']));
+          const threadTs = typeof p['threadTs'] === 'string' ? p['threadTs'] : null;
+          await notifier.threadReply(String(p['channel']), threadTs, text(p));
+        },
+        'review.requested': async (p) => {
+          const { request, env } = requestOf(p);
+          // Revoked meanwhile, or decided before the message went out: nothing to ask any more.
+          if (request.state !== 'active' || store.reviews.get(request.id)?.askedAt == null) return;
+          const posted = await notifier.reviewRequested(request, env, text(p));
+          store.reviews.recordMessage(request.id, posted);
+        },
+        'review.reminder': async (p) => {
+          const { request, env } = requestOf(p);
+          if (request.state !== 'active') return;
+          const message = store.reviews.get(request.id)?.message;
+          await notifier.threadReply(message?.channel ?? env.channels.approvals, message?.ts ?? null, text(p));
+        },
+        'review.updated': async (p) => {
+          const { request, env } = requestOf(p);
+          const message = store.reviews.get(request.id)?.message;
+          if (message) await notifier.reviewUpdated(request, env, message, text(p));
         },
         'interop.updated': async (p) => {
           const action = store.interop.get(String(p['actionId']));

@@ -119,13 +119,43 @@ export function createPolicy(deps: { config: Config; store: Store; directory: Di
     return `:warning: Nobody can decide this request: ${why}. Withdraw it with \`/dbuser delete ${env.name}\` and ask the bot's operators to add an approver, or it expires undecided.`;
   }
 
-  /** Throws unless `actor` may decide the request: an approver of its environment, and not its requester unless policy allows. */
+  // --- Issue 17 item 4: escalation. Escalation approvers may decide a request (or interop action) once it was escalated to them.
+
+  /** The environment's escalation approvers, group members looked up; none when it has none. */
+  async function escalationApproversOf(env: LoadedEnvironment): Promise<string[]> {
+    const approvers = env.escalationApprovers;
+    if (!approvers) return [];
+    const members = await Promise.all(approvers.groups.map((g) => directory.groupMembers(g).catch(() => [] as string[])));
+    return [...new Set([...approvers.users, ...members.flat()])];
+  }
+
+  function escalationMention(env: LoadedEnvironment): string {
+    const approvers = env.escalationApprovers;
+    if (!approvers) return '';
+    return [...approvers.users.map((u) => `<@${u}>`), ...approvers.groups.map((g) => `<!subteam^${g}>`)].join(', ');
+  }
+
+  /** Whether `actor` may decide `subject` (a request or an interop action of `kind`): an approver, or an escalation approver once it was escalated. */
+  async function mayDecide(actor: string, env: LoadedEnvironment, kind: AccessRequest['kind'] | 'interop', subject: string): Promise<boolean> {
+    if (await isApprover(actor, env, kind === 'interop' ? 'temporary' : kind)) return true;
+    return store.escalations.at(subject) !== undefined && (await escalationApproversOf(env)).includes(actor);
+  }
+
+  /** Who may decide, for a refusal: the approvers, and the escalation approvers once it was escalated. */
+  function decidersMention(env: LoadedEnvironment, kind: AccessRequest['kind'] | 'interop', subject: string): string {
+    const first = approverMention(env, kind === 'interop' ? 'temporary' : kind);
+    return store.escalations.at(subject) !== undefined && env.escalationApprovers ? `${first}, or ${escalationMention(env)}` : first;
+  }
+
+  /** Throws unless `actor` may decide the request: an approver of its environment (or, once escalated, an escalation approver), and not its requester unless policy allows. */
   async function assertCanDecide(requestId: string, actor: string, what: 'request' | 'rotation' = 'request'): Promise<{ request: AccessRequest; env: LoadedEnvironment }> {
     const request = store.requests.get(requestId);
     if (!request) throw new AppError('not_found', 'That request no longer exists.');
     const env = environment(request.env);
-    if (!(await isApprover(actor, env, request.kind))) {
-      throw new AppError('forbidden', `Only ${request.kind === 'permanent' ? 'permanent-user approvers' : 'approvers'} of ${env.name} can decide: ${approverMention(env, request.kind)}.`);
+    const allowed = what === 'rotation' ? await isApprover(actor, env, request.kind) : await mayDecide(actor, env, request.kind, request.id);
+    if (!allowed) {
+      const who = what === 'rotation' ? approverMention(env, request.kind) : decidersMention(env, request.kind, request.id);
+      throw new AppError('forbidden', `Only ${request.kind === 'permanent' ? 'permanent-user approvers' : 'approvers'} of ${env.name} can decide: ${who}.`);
     }
     if (actor === request.requester && !env.policy.allowSelfApproval) {
       // A rotation cannot be withdrawn; a request can, and must be when nobody else can decide it.
@@ -135,6 +165,20 @@ export function createPolicy(deps: { config: Config; store: Store; directory: Di
       throw new AppError('forbidden', `You cannot decide your own request; another approver must.${alone} To withdraw it: \`/dbuser delete ${env.name}\`.`);
     }
     return { request, env };
+  }
+
+  // --- Issue 17 item 3: access reviews. Keeping a permanent user takes a permanent-user approver who is not its owner.
+
+  /** Throws unless `actor` may keep the permanent user `request` after a review: a permanent-user approver other than its owner. */
+  async function assertCanKeep(request: AccessRequest, actor: string): Promise<LoadedEnvironment> {
+    const env = environment(request.env);
+    if (actor === request.requester) {
+      throw new AppError('forbidden', `You own this user, so another permanent-user approver must keep it: ${approverMention(env, 'permanent')}.`);
+    }
+    if (!(await isApprover(actor, env, 'permanent'))) {
+      throw new AppError('forbidden', `Only permanent-user approvers of ${env.name} can keep a user after its review: ${approverMention(env, 'permanent')}.`);
+    }
+    return env;
   }
 
   return {
@@ -151,6 +195,11 @@ export function createPolicy(deps: { config: Config; store: Store; directory: Di
     assertCanRevoke,
     assertCanWithdraw,
     undecidableWarning,
+    escalationApproversOf,
+    escalationMention,
+    mayDecide,
+    decidersMention,
+    assertCanKeep,
   };
 }
 

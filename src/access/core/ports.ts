@@ -45,6 +45,12 @@ export interface Notifier {
   deliverInteropCredentials(action: InteropAction, env: LoadedEnvironment, username: string, password: string): Promise<void>;
   /** Database users the state does not know, and active users whose login is gone, with Drop buttons. */
   orphanReport(env: LoadedEnvironment, report: OrphanReport): Promise<void>;
+  /** A reply in a message's thread (an escalation under the approval message), or a plain message in `channel` when there is no thread. */
+  threadReply(channel: string, threadTs: string | null, text: string): Promise<void>;
+  /** Issue 17 item 3: a permanent user's access review in the approval channel, with Keep and Revoke. */
+  reviewRequested(request: AccessRequest, env: LoadedEnvironment, text: string): Promise<PostedMessage>;
+  /** Rewrites a review message with the decision (`status`) and no buttons. */
+  reviewUpdated(request: AccessRequest, env: LoadedEnvironment, message: PostedMessage, status: string): Promise<void>;
 }
 
 export interface OrphanReport {

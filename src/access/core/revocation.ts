@@ -31,7 +31,8 @@ export const DEFAULT_REVOCATION_SETTINGS: RevocationSettings = {
 /** What one revocation attempt came to. */
 export type RevokeOutcome = 'revoked' | 'retrying' | 'revoke_failed' | 'skipped';
 /** A user whose creation failed and could not be dropped at once is a 'retry' too: provisioning moved it to revoking. */
-export type RevokeReason = 'expired' | 'requested' | 'retry';
+// review_expired: issue 17 item 3, a permanent user whose access review went unanswered (policy.reviewExpiredAction: revoke).
+export type RevokeReason = 'expired' | 'requested' | 'retry' | 'review_expired';
 
 export interface RevokerContext {
   store: Store;
@@ -135,11 +136,20 @@ export function createRevoker(ctx: RevokerContext) {
               text: `Your ${userWords(done)} in ${env.name} could not be created: ${done.error ?? 'an error (see the bot log)'} Whatever was made has been removed. Ask again; if it fails again, tell an approver.`,
             });
           } else {
-            const how = reason === 'expired' ? 'expired and was revoked' : reason === 'retry' ? 'was finally revoked' : `was revoked${actor === done.requester ? '' : ` by <@${actor}>`}`;
+            const how =
+              reason === 'expired'
+                ? 'expired and was revoked'
+                : reason === 'retry'
+                  ? 'was finally revoked'
+                  : reason === 'review_expired'
+                    ? 'was revoked: nobody answered its access review in time'
+                    : `was revoked${actor === done.requester ? '' : ` by <@${actor}>`}`;
             const text = `The ${userWords(done)} \`${done.username}\` of <@${done.requester}> in *${env.name}* ${how}.`;
             notices.send({ topic: 'revoked', requestId: done.id, text });
             // Its reminders (temporary users only) lose Extend and Revoke now.
             if (done.kind === 'temporary') notices.send({ topic: 'reminders.updated', requestId: done.id, status: `:no_entry_sign: ${text}` });
+            // Issue 17 item 3: a review still open loses Keep and Revoke, whoever revoked the user.
+            else if (store.reviews.close(done.id, actor)) notices.send({ topic: 'review.updated', requestId: done.id, status: `:no_entry_sign: ${text}` });
           }
           notices.send({ topic: 'approval.updated', requestId: done.id, status: ctx.statusLine(done) });
           return done;

@@ -145,6 +145,12 @@ export function registerDbuserCommand(listeners: Listeners, deps: SlackDeps): vo
           await respond(textMessage(users.length ? `Grants in *${env}*:\n${lines.join('\n')}` : `*${env}* has no active read & write users.`));
           return;
         }
+        // Issue 17 item 3: access reviews open or due soon, for approvers.
+        case 'reviews': {
+          const lines = await deps.reviews.due(user);
+          await respond(textMessage(lines.length ? `*Access reviews of permanent users, open or due soon*\n${lines.join('\n')}` : 'No access review is open or due soon in the environments you approve.'));
+          return;
+        }
         case 'audit': {
           if (parsed.env) deps.access.environment(parsed.env);
           const envs = await deps.access.approverEnvironments(user, parsed.env);
