@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import cron from 'node-cron';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { governancePolicyFields } from './config-governance.js';
 import { Duration, formatDuration } from './duration.js';
 import { AppError } from './errors.js';
 
@@ -481,8 +482,10 @@ const Policy = strictObject(
       },
       'how many approvers each kind needs, e.g. { temporary: 1, permanent: 2, interop: 1 }',
     ).prefault({}),
+    // Governance (issue 17 items 1, 5): ticket reference, reason rules, change window (src/config-governance.ts).
+    ...governancePolicyFields,
   },
-  'a map of policy fields: ttl, maxTtl, minTtl, maxExtensions, allowSelfApproval, pendingTimeout, reminders, approverReminders, extensionNeedsApproval, dbTimeout, approvals',
+  'a map of policy fields: ttl, maxTtl, minTtl, maxExtensions, allowSelfApproval, pendingTimeout, reminders, approverReminders, extensionNeedsApproval, dbTimeout, approvals, ticket, reason, window',
 ).superRefine(
   (policy, ctx) => {
     // Also runs when another policy field is wrong (`when`), so values may still be raw: check each.

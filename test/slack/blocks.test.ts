@@ -39,6 +39,9 @@ const base: AccessRequest = {
   rotationRequestedBy: null,
   rotationRequestedAt: null,
   rotationApprovalTs: null,
+  ticket: null,
+  requiredApprovals: null,
+  outsideWindow: null,
 };
 
 const hasButtons = (message: { blocks: unknown[] }) => JSON.stringify(message.blocks).includes('"type":"actions"');
