@@ -51,8 +51,8 @@ describe('checkTicket', () => {
     ['temporary', undefined, null, []],
     ['temporary', '  CHG-42 ', 'CHG-42', []],
     ['permanent', 'CHG-42', 'CHG-42', []],
-    ['permanent', undefined, null, ['prod needs a ticket reference for permanent users (^CHG-\\d+$, e.g. CHG-1234): add --ticket, or fill in Ticket.']],
-    ['temporary', 'INC-7', null, ['The ticket INC-7 is not what prod expects: it must match ^CHG-\\d+$, e.g. CHG-1234.']],
+    ['permanent', undefined, null, ['prod needs a ticket reference for permanent users (`^CHG-\\d+$`, e.g. CHG-1234): add --ticket, or fill in Ticket.']],
+    ['temporary', 'INC-7', null, ['The ticket INC-7 is not what prod expects: it must match `^CHG-\\d+$`, e.g. CHG-1234.']],
     ['temporary', 'CHG 42', null, ['A ticket reference is one word of at most 64 printable characters, e.g. CHG-1234.']],
     ['temporary', `CHG-${'1'.repeat(70)}`, null, ['A ticket reference is one word of at most 64 printable characters, e.g. CHG-1234.']],
   ] as const)('%s, ticket %j → %j', (kind, ticket, kept, messages) => {
@@ -76,7 +76,7 @@ describe('checkReason', () => {
   it.each([
     ['INC-42: orders stuck in approval', []],
     ['short', ['prod needs a reason of at least 10 characters for temporary users (yours has 5), e.g. "INC-42: orders stuck".']],
-    ['looking at orders today', ["The reason does not follow prod's rule for temporary users: it must match (INC|CHG)-\\d+, e.g. \"INC-42: orders stuck\"."]],
+    ['looking at orders today', ["The reason does not follow prod's rule for temporary users: it must match `(INC|CHG)-\\d+`, e.g. \"INC-42: orders stuck\"."]],
   ])('%j → %j', (reason, messages) => {
     expect(problems((r) => checkReason(env, 'temporary', reason, r))).toEqual(messages.map((m) => ['reason', m]));
   });

@@ -16,10 +16,10 @@ export const MAX_TICKET = 64;
 export function checkTicket(env: LoadedEnvironment, kind: GovernedKind, ticket: string | undefined, refusal: Refusal): string | null {
   const rule = forKind(env.policy.ticket, kind);
   const given = ticket?.trim() ?? '';
-  const example = rule?.example ? `, e.g. ${rule.example}` : '';
+  const example = rule?.example ? `, e.g. ${escapeText(rule.example)}` : '';
   if (given === '') {
     if (rule?.required) {
-      refusal.add('invalid_input', `${env.name} needs a ticket reference for ${kind} users${rule.pattern ? ` (${rule.pattern}${example})` : example}: add --ticket, or fill in Ticket.`, 'ticket');
+      refusal.add('invalid_input', `${env.name} needs a ticket reference for ${kind} users${rule.pattern ? ` (\`${escapeText(rule.pattern)}\`${example})` : example}: add --ticket, or fill in Ticket.`, 'ticket');
     }
     return null;
   }
@@ -28,7 +28,7 @@ export function checkTicket(env: LoadedEnvironment, kind: GovernedKind, ticket: 
     return null;
   }
   if (rule?.pattern !== undefined && !new RegExp(rule.pattern).test(given)) {
-    refusal.add('invalid_input', `The ticket ${escapeText(given)} is not what ${env.name} expects: it must match ${rule.pattern}${example}.`, 'ticket');
+    refusal.add('invalid_input', `The ticket ${escapeText(given)} is not what ${env.name} expects: it must match \`${escapeText(rule.pattern)}\`${example}.`, 'ticket');
     return null;
   }
   return given;
@@ -43,7 +43,7 @@ export function checkReason(env: LoadedEnvironment, kind: GovernedKind, reason: 
   if (rule.minLength !== undefined && text.length < rule.minLength) {
     refusal.add('invalid_input', `${env.name} needs a reason of at least ${rule.minLength} characters for ${kind} users (yours has ${text.length})${example}.`, 'reason');
   } else if (rule.pattern !== undefined && !new RegExp(rule.pattern).test(text)) {
-    refusal.add('invalid_input', `The reason does not follow ${env.name}'s rule for ${kind} users: it must match ${rule.pattern}${example}.`, 'reason');
+    refusal.add('invalid_input', `The reason does not follow ${env.name}'s rule for ${kind} users: it must match \`${escapeText(rule.pattern)}\`${example}.`, 'reason');
   }
 }
 
