@@ -10,7 +10,7 @@ import { AppError } from '../errors.js';
 import { failpoint } from '../failpoints.js';
 import { escapeText } from '../text.js';
 import { OPEN_STATES, type AccessRequest } from '../store/requests.js';
-import type { Decisions } from './core/approval.js';
+import { requiredApprovals, type Decisions } from './core/approval.js';
 import type { AccessDeps } from './core/deps.js';
 import { checkReason, checkTicket, windowRequirement, type WindowRequirement } from './core/governance.js';
 import { planOf } from './core/plan.js';
@@ -162,6 +162,10 @@ export function createTemporaryUsers(deps: AccessDeps & { policy: Policy; provis
 
   async function requestTemporary(input: TemporaryRequestInput): Promise<RequestOutcome> {
     const { env, durationMs, reason, breakGlass, ticket, window } = validateRequest(input);
+    // Outside the change window, self-service asks the approvers like everyone else: one approval is one
+    // more than the none it needs inside, so the policy's quorum, not one more (docs/configuration.md).
+    const selfServiceListed = env.selfService.includes(input.requester);
+    const required = selfServiceListed && window.outside !== undefined ? requiredApprovals(env, 'temporary') : window.required;
     const requesterName = await directory.displayName(input.requester).catch(() => input.requester);
     if (input.password !== undefined) {
       // SQL Server refuses a password holding the login name; the suffix is random, so check the rest.
@@ -190,7 +194,7 @@ export function createTemporaryUsers(deps: AccessDeps & { policy: Policy; provis
           breakGlass,
           ticket,
           // Fixed now, so a window that opens while the request waits does not change it.
-          requiredApprovals: window.required,
+          requiredApprovals: required,
           outsideWindow: window.outside?.label ?? null,
         },
         input.requester,
@@ -198,8 +202,7 @@ export function createTemporaryUsers(deps: AccessDeps & { policy: Policy; provis
     });
     if (input.password !== undefined) provisioning.rememberChosenPassword(request.id, input.password);
 
-    // Outside the change window, self-service asks the approvers like everyone else (docs/configuration.md).
-    const selfService = env.selfService.includes(input.requester) && window.outside === undefined;
+    const selfService = selfServiceListed && window.outside === undefined;
     if (breakGlass || selfService) {
       const route: RequestRoute = breakGlass ? 'break-glass' : 'self-service';
       const alert = `:rotating_light: Break-glass: <@${input.requester}> is creating a temporary user in ${env.name} without approval. Reason: ${escapeText(reason)}`;
@@ -242,7 +245,7 @@ export function createTemporaryUsers(deps: AccessDeps & { policy: Policy; provis
       );
       throw new AppError('unavailable', `Your request could not be posted to the approval channel of ${env.name}. Try again in a minute; if it keeps failing, tell the bot's operators.`);
     }
-    const warning = await policy.undecidableWarning(env, 'temporary', input.requester, window.required);
+    const warning = await policy.undecidableWarning(env, 'temporary', input.requester, required);
     return { request: store.requests.get(request.id) ?? request, route: 'approval', ...(warning ? { warning } : {}) };
   }
 

@@ -16,6 +16,7 @@ const EXTRA = `
     lifetimeVersion: "11.19.0"
     network: vpn
     approvers: { users: [${USERS.approver}, ${USERS.groupApprover}] }
+    selfService: [${USERS.ltAdmin}]
     channels: { approvals: ${APPROVALS}, reminders: C0REMINDERS }
     policy:
       ticket: { required: true, pattern: '^CHG-\\d+$', example: CHG-1234, url: 'https://jira.example.com/browse/{ticket}' }
@@ -119,6 +120,17 @@ describe('ticket and reason rules (item 1)', () => {
 });
 
 describe('outside the change window (item 5)', () => {
+  it('self-service, which needs no approval inside the window, needs one outside it', async () => {
+    await h.settle();
+    const mark = h.fake.calls.length;
+    const reply = await command(USERS.ltAdmin, 'request gov --ticket CHG-40 --reason "orders stuck since the deploy"');
+    expect(reply).toContain('waiting for an approver');
+    const approval = await after(mark, (c) => c.method === 'chat.postMessage' && c.args['channel'] === APPROVALS && callText(c).includes('CHG-40'));
+    expect(callText(approval)).toContain('Outside the change window (Mon–Fri 08:00–18:00 Europe/Lisbon): needs 1 approval.');
+    expect(h.bot.store.requests.findOpen('gov', USERS.ltAdmin, 'temporary')?.requiredApprovals).toBe(1);
+    expect(await command(USERS.ltAdmin, 'delete gov')).toContain('withdrawn');
+  });
+
   it('a request on Sunday needs two approvals, says so, links its ticket, and keeps needing two once the window opens', async () => {
     await h.settle();
     const mark = h.fake.calls.length;
