@@ -109,17 +109,24 @@ function perKind<const Shape extends z.core.$ZodLooseShape>(shape: Shape, what: 
   );
 }
 
-export const TicketPolicy = perKind(ticketFields, 'required, pattern, example, url').superRefine((rule, ctx) => {
-  for (const [path, r] of layers(rule)) {
-    const pattern = r.pattern ?? rule.pattern;
-    if (r.example !== undefined && pattern !== undefined && compiles(pattern) && !new RegExp(pattern).test(r.example)) {
-      ctx.addIssue({ code: 'custom', path: [...path, 'example'], message: `'${r.example}' does not match the pattern ${pattern}: give an example that does` });
-    }
+/**
+ * The example each kind is shown must match that kind's pattern, once merged: an override's pattern is
+ * checked against the shared example too. Named where the example (or the pattern refusing it) is written.
+ */
+function examplesMatch(rule: { pattern?: string | undefined; example?: string | undefined; temporary?: { pattern?: string | undefined; example?: string | undefined } | undefined; permanent?: { pattern?: string | undefined; example?: string | undefined } | undefined }, ctx: z.RefinementCtx): void {
+  for (const kind of ['temporary', 'permanent'] as const) {
+    const { pattern, example } = forKind(rule, kind) ?? {};
+    if (example === undefined || pattern === undefined || !compiles(pattern) || new RegExp(pattern).test(example)) continue;
+    const override = rule[kind];
+    const path = override?.example !== undefined || override?.pattern !== undefined ? [kind, 'example'] : ['example'];
+    ctx.addIssue({ code: 'custom', path, message: `'${example}' does not match the pattern ${pattern}: give an example that does` });
   }
-});
+}
+
+export const TicketPolicy = perKind(ticketFields, 'required, pattern, example, url').superRefine(examplesMatch);
 export type TicketPolicy = z.infer<typeof TicketPolicy>;
 
-export const ReasonPolicy = perKind(reasonFields, 'minLength, pattern, example');
+export const ReasonPolicy = perKind(reasonFields, 'minLength, pattern, example').superRefine(examplesMatch);
 export type ReasonPolicy = z.infer<typeof ReasonPolicy>;
 
 export const WindowPolicy = perKind(windowFields, 'days, hours, timezone, outside').superRefine((rule, ctx) => {
@@ -136,16 +143,6 @@ export const WindowPolicy = perKind(windowFields, 'days, hours, timezone, outsid
   }
 });
 export type WindowPolicy = z.infer<typeof WindowPolicy>;
-
-/** The rule itself ([]) and each per-kind override ([kind]). */
-function layers<R extends { temporary?: object | undefined; permanent?: object | undefined }>(rule: R): Array<[string[], Omit<R, 'temporary' | 'permanent'>]> {
-  const out: Array<[string[], Omit<R, 'temporary' | 'permanent'>]> = [[[], rule]];
-  for (const kind of ['temporary', 'permanent'] as const) {
-    const override = rule[kind];
-    if (override !== undefined) out.push([[kind], override as Omit<R, 'temporary' | 'permanent'>]);
-  }
-  return out;
-}
 
 /** The fields that apply to `kind`: the rule's, with the kind's override on top. */
 export function forKind<R extends { temporary?: object | undefined; permanent?: object | undefined }>(

@@ -59,6 +59,8 @@ describe('policy.ticket, policy.reason, policy.window at load', () => {
     ['a regex that does not compile', { ticket: { pattern: '^CHG-(\\d+$' } }, 'policy.ticket.pattern: is not a regular expression JavaScript can read'],
     ['a bad reason regex in an override', { reason: { permanent: { pattern: '[a-' } } }, 'policy.reason.permanent.pattern: is not a regular expression'],
     ['an example the pattern refuses', { ticket: { pattern: '^CHG-\\d+$', example: 'INC-1' } }, "policy.ticket.example: 'INC-1' does not match the pattern ^CHG-\\d+$"],
+    ['an override pattern the shared example fails', { ticket: { example: 'CHG-1', permanent: { pattern: '^INC-\\d+$' } } }, "policy.ticket.permanent.example: 'CHG-1' does not match the pattern ^INC-\\d+$"],
+    ['a reason example its pattern refuses', { reason: { pattern: '^INC', example: 'orders' } }, "policy.reason.example: 'orders' does not match the pattern ^INC"],
     ['a url without {ticket}', { ticket: { url: 'https://jira.example.com/browse/' } }, 'policy.ticket.url: expected an http(s) URL with {ticket}'],
     ['an unknown ticket field', { ticket: { regex: 'x' } }, 'policy.ticket: unknown field(s) regex'],
     ['a negative minLength', { reason: { minLength: -1 } }, 'policy.reason.minLength: expected a whole number of characters from 0 to 500'],
