@@ -53,7 +53,8 @@ const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 export function parseDays(text: string): number[] | undefined {
   const days = new Set<number>();
   for (const part of text.toLowerCase().split(',').map((p) => p.trim())) {
-    const [from, to, extra] = part.split('-').map((d) => DAY_NAMES.indexOf(d as (typeof DAY_NAMES)[number]));
+    const names: readonly string[] = DAY_NAMES;
+    const [from, to, extra] = part.split('-').map((d) => names.indexOf(d));
     if (from === undefined || from < 0 || extra !== undefined || (to !== undefined && to < 0)) return undefined;
     // mon-fri; fri-mon wraps over the week end.
     for (let d = from; ; d = (d + 1) % 7) {
@@ -68,7 +69,7 @@ export function parseDays(text: string): number[] | undefined {
 export function parseHours(text: string): { start: number; end: number } | undefined {
   const match = /^(\d{2}):(\d{2})-(\d{2}):(\d{2})$/.exec(text.trim());
   if (!match) return undefined;
-  const [h1, m1, h2, m2] = match.slice(1).map(Number) as [number, number, number, number];
+  const [h1 = 0, m1 = 0, h2 = 0, m2 = 0] = match.slice(1).map(Number);
   if (h1 > 23 || m1 > 59 || h2 > 24 || m2 > 59 || (h2 === 24 && m2 !== 0)) return undefined;
   const start = h1 * 60 + m1;
   const end = h2 * 60 + m2;
