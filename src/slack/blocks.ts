@@ -1,9 +1,9 @@
 // Block Kit for every message and modal the bot shows. Pure functions of the state: no client calls here.
 import { outsideWindowLine, ticketLink } from '../access/core/governance.js';
+import { ticketInput } from './governance-blocks.js';
 import type { ConnectionDetails } from '../access/temporary.js';
 import { usageText } from '../commands/dbuser.js';
 import type { LoadedEnvironment } from '../config.js';
-import { forKind } from '../config-governance.js';
 import { formatDuration } from '../duration.js';
 import { escapeText } from '../text.js';
 import type { InteropAction } from '../store/interop.js';
@@ -291,24 +291,6 @@ export function requestModal(envs: LoadedEnvironment[]): Record<string, unknown>
         element: { type: 'plain_text_input', action_id: 'value', max_length: 30 },
       },
     ],
-  };
-}
-
-/**
- * The Ticket field of the forms (issue 17 item 1): optional to Slack, since only some environments
- * require one; the rule of the chosen environment is checked on submit and shown under the field.
- */
-function ticketInput(envs: readonly LoadedEnvironment[], kind: 'temporary' | 'permanent'): Block {
-  const examples = [...new Set(envs.map((e) => forKind(e.policy.ticket, kind)?.example).filter((x): x is string => x !== undefined))];
-  const required = envs.filter((e) => forKind(e.policy.ticket, kind)?.required).map((e) => e.name);
-  const hint = `${required.length > 0 ? `Required in ${required.join(', ')}. ` : ''}The change or incident ticket, e.g. ${examples[0] ?? 'CHG-1234'}.`;
-  return {
-    type: 'input',
-    block_id: 'ticket',
-    optional: true,
-    label: { type: 'plain_text', text: 'Ticket' },
-    hint: { type: 'plain_text', text: hint.slice(0, 2000) },
-    element: { type: 'plain_text_input', action_id: 'value', max_length: 64 },
   };
 }
 
