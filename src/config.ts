@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import cron from 'node-cron';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { governancePolicyFields } from './config-governance.js';
 import { Duration, formatDuration } from './duration.js';
 import { AppError } from './errors.js';
 
@@ -492,8 +493,10 @@ const Policy = strictObject(
     // Issue 17 item 4, escalation (src/access/escalation/): undecided this long, a request is also sent
     // to the environment's escalationApprovers, once. Off when absent.
     escalateAfter: Duration.optional(),
+    // Governance (issue 17 items 1, 5): ticket reference, reason rules, change window (src/config-governance.ts).
+    ...governancePolicyFields,
   },
-  'a map of policy fields: ttl, maxTtl, minTtl, maxExtensions, allowSelfApproval, pendingTimeout, reminders, approverReminders, extensionNeedsApproval, dbTimeout, approvals, reviewEvery, reviewGrace, reviewExpiredAction, escalateAfter',
+  'a map of policy fields: ttl, maxTtl, minTtl, maxExtensions, allowSelfApproval, pendingTimeout, reminders, approverReminders, extensionNeedsApproval, dbTimeout, approvals, reviewEvery, reviewGrace, reviewExpiredAction, escalateAfter, ticket, reason, window',
 ).superRefine(
   (policy, ctx) => {
     // Also runs when another policy field is wrong (`when`), so values may still be raw: check each.

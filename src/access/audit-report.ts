@@ -1,7 +1,8 @@
 // The audit log for approvers: a readable summary and a CSV export that spreadsheets cannot misread.
 import type { AuditEntry } from '../store/audit.js';
 
-const COLUMNS = ['at', 'actor', 'action', 'request_id', 'env', 'detail'] as const;
+// ticket (issue 17 item 1): its own column, so a compliance review can filter by it; it is in detail too.
+const COLUMNS = ['at', 'actor', 'action', 'request_id', 'env', 'ticket', 'detail'] as const;
 
 /**
  * One CSV field: quoted when needed, and a leading = + - @ (or tab / carriage return) defused with a quote,
@@ -14,9 +15,14 @@ export function csvField(value: string): string {
 
 export function auditCsv(entries: AuditEntry[]): string {
   const rows = entries.map((e) =>
-    [new Date(e.at).toISOString(), e.actor, e.action, e.requestId ?? '', e.env ?? '', e.detail ? JSON.stringify(e.detail) : ''].map(csvField).join(','),
+    [new Date(e.at).toISOString(), e.actor, e.action, e.requestId ?? '', e.env ?? '', ticketOf(e), e.detail ? JSON.stringify(e.detail) : ''].map(csvField).join(','),
   );
   return `${[COLUMNS.join(','), ...rows].join('\r\n')}\r\n`;
+}
+
+function ticketOf(e: AuditEntry): string {
+  const ticket = e.detail?.['ticket'];
+  return typeof ticket === 'string' ? ticket : '';
 }
 
 export function auditLine(e: AuditEntry): string {

@@ -10,6 +10,7 @@ import { AppError, isAppError } from '../errors.js';
 import { failpoint } from '../failpoints.js';
 import { OPEN_STATES, type AccessRequest, type Via } from '../store/requests.js';
 import { countApproval, quorumLine, requiredApprovals } from './core/approval.js';
+import { checkReason, checkTicket, windowRequirement } from './core/governance.js';
 import { planOf } from './core/plan.js';
 import { Refusal } from './core/refusal.js';
 import { userWords } from './core/wording.js';
@@ -27,6 +28,8 @@ export interface PermanentRequestInput {
   via: Via;
   ips: string[];
   reason: string;
+  /** A ticket reference (policy.ticket), e.g. CHG-1234: one for every environment asked. */
+  ticket?: string;
 }
 
 export interface PermanentRequestOutcome {
@@ -121,7 +124,7 @@ export function createPermanentAccess(deps: AccessDeps & { access: Access }) {
      * Every rule of a permanent request that needs no Slack call, all at once; throws one AppError
      * naming each problem with its form field. The form calls it inside Slack's acknowledgement.
      */
-    validatePermanent(input: PermanentRequestInput): { reason: string; ips: string[]; envs: LoadedEnvironment[] } {
+    validatePermanent(input: PermanentRequestInput): { reason: string; ips: string[]; envs: LoadedEnvironment[]; ticket: string | null } {
       const refusal = new Refusal();
       const reason = input.reason.trim();
       if (reason.length === 0) refusal.add('invalid_input', 'A permanent user needs a reason: add --reason "what it is for".', 'reason');
@@ -136,14 +139,24 @@ export function createPermanentAccess(deps: AccessDeps & { access: Access }) {
         }
       }
       if (input.envs.every((e) => e.trim() === '')) refusal.add('invalid_input', 'Name at least one environment.', 'envs');
-      for (const env of envs) checkOne(env, input, refusal);
+      let ticket: string | null = null;
+      for (const env of envs) {
+        checkOne(env, input, refusal);
+        // Governance (issue 17 items 1, 5): each environment's ticket and reason rules, and its change window.
+        if (reason.length > 0) checkReason(env, 'permanent', reason, refusal);
+        ticket = checkTicket(env, 'permanent', input.ticket, refusal) ?? ticket;
+        const window = windowRequirement(env, 'permanent', deps.clock.now());
+        if (window.outside?.outside === 'break-glass') {
+          refusal.add('forbidden', `Outside the change window (${window.outside.label}), ${env.name} takes no permanent-user requests (there is no break-glass for them): ask again inside it.`, 'envs');
+        }
+      }
       refusal.throwIfAny();
-      return { reason, ips, envs };
+      return { reason, ips, envs, ticket };
     },
 
     /** One request per environment, each decided by that environment's permanent-user approvers. */
     async requestPermanent(input: PermanentRequestInput): Promise<PermanentRequestOutcome> {
-      const { reason, ips, envs } = this.validatePermanent(input);
+      const { reason, ips, envs, ticket } = this.validatePermanent(input);
       const requesterName = await deps.directory.displayName(input.requester).catch(() => input.requester);
       // The rules are checked in the transaction that inserts: two overlapping requests cannot both pass
       // (a VPN user and an allowlisted one side by side), since nothing is awaited in between.
@@ -153,8 +166,13 @@ export function createPermanentAccess(deps: AccessDeps & { access: Access }) {
           checkOne(env, input, refusal);
           refusal.throwIfAny();
           const username = nominalUsername({ prefix: config.usernamePrefix, requester: `${input.access === 'readonly' ? 'ro' : 'rw'}_${env.name}`, rules: targetOf(env).rules });
+          // Fixed now, so a window that opens while the request waits does not change it.
+          const window = windowRequirement(env, 'permanent', deps.clock.now());
           const request = store.requests.create(
-            { kind: 'permanent', env: env.name, requester: input.requester, requesterName, access: input.access, durationMs: 0, reason, ownPassword: false, breakGlass: false, via: input.via, ips, username },
+            {
+              kind: 'permanent', env: env.name, requester: input.requester, requesterName, access: input.access, durationMs: 0, reason, ownPassword: false, breakGlass: false, via: input.via, ips, username,
+              ticket, requiredApprovals: window.required, outsideWindow: window.outside?.label ?? null,
+            },
             input.requester,
           );
           return { env, request, username };
@@ -175,7 +193,8 @@ export function createPermanentAccess(deps: AccessDeps & { access: Access }) {
       }
       const warnings: string[] = [];
       for (const env of envs) {
-        const warning = await access.undecidableWarning(env, 'permanent', input.requester);
+        const recorded = requests.find((r) => r.env === env.name)?.requiredApprovals ?? undefined;
+        const warning = await access.undecidableWarning(env, 'permanent', input.requester, recorded);
         if (warning) warnings.push(warning);
       }
       return { requests, network: networkRequest(envs, { ...input, ips }, requests), warnings };

@@ -10,8 +10,9 @@ import { AppError } from '../errors.js';
 import { failpoint } from '../failpoints.js';
 import { escapeText } from '../text.js';
 import { OPEN_STATES, type AccessRequest } from '../store/requests.js';
-import type { Decisions } from './core/approval.js';
+import { requiredApprovals, type Decisions } from './core/approval.js';
 import type { AccessDeps } from './core/deps.js';
+import { checkReason, checkTicket, windowRequirement, type WindowRequirement } from './core/governance.js';
 import { planOf } from './core/plan.js';
 import { Refusal } from './core/refusal.js';
 import type { Policy } from './core/policy.js';
@@ -33,6 +34,8 @@ export interface TemporaryRequestInput {
   /** A password the requester chose; held in memory only until provisioning. */
   password?: string;
   breakGlass?: boolean;
+  /** A ticket reference (policy.ticket), e.g. CHG-1234. */
+  ticket?: string;
 }
 
 export type RequestRoute = 'approval' | 'self-service' | 'break-glass';
@@ -120,7 +123,7 @@ export function createTemporaryUsers(deps: AccessDeps & { policy: Policy; provis
    * environment, its preconditions, break-glass rights, the password's own rules, one open request at a
    * time. Only an unknown environment stops at once: every other rule is about it.
    */
-  function validateRequest(input: TemporaryRequestInput): { env: LoadedEnvironment; durationMs: number; reason: string; breakGlass: boolean } {
+  function validateRequest(input: TemporaryRequestInput): { env: LoadedEnvironment; durationMs: number; reason: string; breakGlass: boolean; ticket: string | null; window: WindowRequirement } {
     const env = environment(input.env);
     const refusal = new Refusal();
     const durationMs = input.durationMs ?? env.policy.ttl;
@@ -132,6 +135,14 @@ export function createTemporaryUsers(deps: AccessDeps & { policy: Policy; provis
         refusal.add('forbidden', `Break-glass access to ${env.name} is only for the people its configuration lists. Ask an approver: ${approverMention(env)}.`);
       }
       if (reason.length === 0) refusal.add('invalid_input', 'Break-glass needs a reason: add --reason "what is broken".', 'reason');
+    }
+    // Governance (issue 17 items 1, 5): ticket and reason rules, and the change window, with the clock's time.
+    checkReason(env, 'temporary', reason, refusal);
+    const ticket = checkTicket(env, 'temporary', input.ticket, refusal);
+    const window = windowRequirement(env, 'temporary', clock.now());
+    if (window.outside?.outside === 'break-glass' && !breakGlass) {
+      const who = env.breakGlass.includes(input.requester) ? 'ask again with --break-glass and a reason' : `ask inside the window, or someone on ${env.name}'s break-glass list`;
+      refusal.add('forbidden', `Outside the change window (${window.outside.label}), temporary users in ${env.name} need break-glass: ${who}.`, 'env');
     }
     if (input.password !== undefined) {
       const problems = passwordProblems(input.password);
@@ -146,11 +157,15 @@ export function createTemporaryUsers(deps: AccessDeps & { policy: Policy; provis
       );
     }
     refusal.throwIfAny();
-    return { env, durationMs, reason, breakGlass };
+    return { env, durationMs, reason, breakGlass, ticket, window };
   }
 
   async function requestTemporary(input: TemporaryRequestInput): Promise<RequestOutcome> {
-    const { env, durationMs, reason, breakGlass } = validateRequest(input);
+    const { env, durationMs, reason, breakGlass, ticket, window } = validateRequest(input);
+    // Outside the change window, self-service asks the approvers like everyone else: one approval is one
+    // more than the none it needs inside, so the policy's quorum, not one more (docs/configuration.md).
+    const selfServiceListed = env.selfService.includes(input.requester);
+    const required = selfServiceListed && window.outside !== undefined ? requiredApprovals(env, 'temporary') : window.required;
     const requesterName = await directory.displayName(input.requester).catch(() => input.requester);
     if (input.password !== undefined) {
       // SQL Server refuses a password holding the login name; the suffix is random, so check the rest.
@@ -177,13 +192,17 @@ export function createTemporaryUsers(deps: AccessDeps & { policy: Policy; provis
           reason,
           ownPassword: input.password !== undefined,
           breakGlass,
+          ticket,
+          // Fixed now, so a window that opens while the request waits does not change it.
+          requiredApprovals: required,
+          outsideWindow: window.outside?.label ?? null,
         },
         input.requester,
       );
     });
     if (input.password !== undefined) provisioning.rememberChosenPassword(request.id, input.password);
 
-    const selfService = env.selfService.includes(input.requester);
+    const selfService = selfServiceListed && window.outside === undefined;
     if (breakGlass || selfService) {
       const route: RequestRoute = breakGlass ? 'break-glass' : 'self-service';
       const alert = `:rotating_light: Break-glass: <@${input.requester}> is creating a temporary user in ${env.name} without approval. Reason: ${escapeText(reason)}`;
@@ -226,7 +245,7 @@ export function createTemporaryUsers(deps: AccessDeps & { policy: Policy; provis
       );
       throw new AppError('unavailable', `Your request could not be posted to the approval channel of ${env.name}. Try again in a minute; if it keeps failing, tell the bot's operators.`);
     }
-    const warning = await policy.undecidableWarning(env, 'temporary', input.requester);
+    const warning = await policy.undecidableWarning(env, 'temporary', input.requester, required);
     return { request: store.requests.get(request.id) ?? request, route: 'approval', ...(warning ? { warning } : {}) };
   }
 

@@ -6,11 +6,11 @@ export type DbuserCommand =
   | { action: 'help' }
   | { action: 'request-modal' }
   | { action: 'permanent-modal' }
-  | { action: 'request'; env: string; durationMs?: number; reason: string; breakGlass: boolean }
+  | { action: 'request'; env: string; durationMs?: number; reason: string; breakGlass: boolean; ticket?: string }
   | { action: 'details'; env: string }
   | { action: 'delete'; env: string }
   | { action: 'revoke'; username: string }
-  | { action: 'permanent'; envs: string[]; access: 'readonly' | 'readwrite'; via: 'vpn' | 'tgw' | 'allowlist'; ips: string[]; reason: string }
+  | { action: 'permanent'; envs: string[]; access: 'readonly' | 'readwrite'; via: 'vpn' | 'tgw' | 'allowlist'; ips: string[]; reason: string; ticket?: string }
   | { action: 'rotate'; env: string; access: 'readonly' | 'readwrite' }
   | { action: 'sync'; env: string }
   | { action: 'audit'; env?: string; sinceMs: number }
@@ -21,13 +21,13 @@ export type DbuserCommand =
 // `&lt;` and `&gt;`: Slack reads a bare <env> in mrkdwn as a link or mention and hides it.
 export const USAGE: Record<Exclude<DbuserCommand['action'], 'request-modal' | 'permanent-modal'>, string> = {
   help: '`/dbuser help`: this list',
-  request: '`/dbuser request &lt;env&gt; [--for 4h] [--reason "why"] [--break-glass]`: a temporary database user (bare `/dbuser request` opens a form)',
+  request: '`/dbuser request &lt;env&gt; [--for 4h] [--reason "why"] [--ticket CHG-1234] [--break-glass]`: a temporary database user (bare `/dbuser request` opens a form)',
   details: '`/dbuser details &lt;env&gt;`: server, port, database, username, access and expiry of your users there (temporary and permanent)',
   delete: '`/dbuser delete &lt;env&gt;`: revoke your temporary user now, or withdraw your request waiting there (temporary or permanent)',
   list: '`/dbuser list`: your users and requests (approvers: also those they approve)',
   revoke: '`/dbuser revoke &lt;username&gt;`: revoke your own user now (a permanent one after you confirm); approvers revoke anyone\'s',
   permanent:
-    '`/dbuser permanent &lt;env&gt;[,&lt;env&gt;…] --access read|readwrite --via vpn|tgw|allowlist [--ip 52.95.110.1,…] --reason "why"`: a permanent user (always approved)',
+    '`/dbuser permanent &lt;env&gt;[,&lt;env&gt;…] --access read|readwrite --via vpn|tgw|allowlist [--ip 52.95.110.1,…] --reason "why" [--ticket CHG-1234]`: a permanent user (always approved)',
   rotate: '`/dbuser rotate &lt;env&gt; --access read|readwrite`: a new password for your permanent user (approved)',
   sync: '`/dbuser sync &lt;env&gt;`: grant read & write users the tables added since (new OSUSR_ tables after a publish)',
   audit: '`/dbuser audit [&lt;env&gt;] [--since 7d]`: approvers see the audit log, and get it as CSV in their DM',
@@ -126,7 +126,7 @@ function parseRequest(args: string[]): DbuserCommand {
   if (args.length === 0) return { action: 'request-modal' };
   const [env, ...rest] = args;
   if (env!.startsWith('--')) throw usageError('Name the environment first.', 'request');
-  const options = parseOptions(rest, { '--for': 'value', '--reason': 'value', '--break-glass': 'flag' }, 'request');
+  const options = parseOptions(rest, { '--for': 'value', '--reason': 'value', '--break-glass': 'flag', '--ticket': 'value' }, 'request');
   let durationMs: number | undefined;
   if (options['--for'] !== undefined) {
     try {
@@ -138,7 +138,16 @@ function parseRequest(args: string[]): DbuserCommand {
   const reason = options['--reason']?.trim() ?? '';
   if (options['--reason'] !== undefined && reason.length === 0) throw usageError('`--reason` needs text, in quotes when it has spaces.', 'request');
   if (reason.length > MAX_REASON) throw usageError(`The reason is too long: at most ${MAX_REASON} characters.`, 'request');
-  return { action: 'request', env: envName(env!, 'request'), ...(durationMs !== undefined ? { durationMs } : {}), reason, breakGlass: options['--break-glass'] === 'true' };
+  const ticket = options['--ticket'];
+  return {
+    action: 'request',
+    env: envName(env!, 'request'),
+    ...(durationMs !== undefined ? { durationMs } : {}),
+    reason,
+    breakGlass: options['--break-glass'] === 'true',
+    // The environment's rule (policy.ticket) checks it: the parser only carries it.
+    ...(ticket !== undefined ? { ticket } : {}),
+  };
 }
 
 /** An environment name as the configuration allows them, so a typo is told as such, not as "not found". */
@@ -185,7 +194,7 @@ function parsePermanent(args: string[]): DbuserCommand {
   const names = (first === -1 ? args : args.slice(0, first)).flatMap((a) => a.split(',')).map((a) => a.trim()).filter(Boolean);
   if (names.length === 0) throw usageError('Name the environment(s) first.', 'permanent');
   for (const name of names) envName(name, 'permanent');
-  const options = parseOptions(first === -1 ? [] : args.slice(first), { '--access': 'value', '--via': 'value', '--ip': 'value', '--reason': 'value' }, 'permanent');
+  const options = parseOptions(first === -1 ? [] : args.slice(first), { '--access': 'value', '--via': 'value', '--ip': 'value', '--reason': 'value', '--ticket': 'value' }, 'permanent');
   const via = options['--via']?.toLowerCase();
   if (via !== 'vpn' && via !== 'tgw' && via !== 'allowlist') {
     throw usageError(via === undefined ? '`--via` is missing: vpn, tgw or allowlist.' : `\`--via ${via.slice(0, 20)}\`: use vpn, tgw or allowlist.`, 'permanent');
@@ -194,5 +203,6 @@ function parsePermanent(args: string[]): DbuserCommand {
   if (reason.length === 0) throw usageError('`--reason` is missing: say what the user is for.', 'permanent');
   if (reason.length > MAX_REASON) throw usageError(`The reason is too long: at most ${MAX_REASON} characters.`, 'permanent');
   const ips = (options['--ip'] ?? '').split(',').map((ip) => ip.trim()).filter(Boolean);
-  return { action: 'permanent', envs: names, access: accessOf(options['--access'], 'permanent'), via, ips, reason };
+  const ticket = options['--ticket'];
+  return { action: 'permanent', envs: names, access: accessOf(options['--access'], 'permanent'), via, ips, reason, ...(ticket !== undefined ? { ticket } : {}) };
 }

@@ -1,4 +1,6 @@
 // Block Kit for every message and modal the bot shows. Pure functions of the state: no client calls here.
+import { outsideWindowLine, ticketLink } from '../access/core/governance.js';
+import { ticketInput } from './governance-blocks.js';
 import type { ConnectionDetails } from '../access/temporary.js';
 import { usageText } from '../commands/dbuser.js';
 import type { LoadedEnvironment } from '../config.js';
@@ -93,6 +95,8 @@ function requestFields(request: AccessRequest, env: LoadedEnvironment): Block {
       permanent ? field('Connects by', connection) : field('Duration', formatDuration(request.durationMs)),
       field('Reason', request.reason ? escapeText(request.reason) : '_none given_'),
       field('Request', `\`${request.id}\``),
+      // Governance (issue 17 item 1): the ticket, linked by policy.ticket.url.
+      ...(request.ticket !== null ? [field('Ticket', ticketLink(env, request.kind, request.ticket))] : []),
     ],
   };
 }
@@ -102,6 +106,8 @@ export function approvalMessage(request: AccessRequest, env: LoadedEnvironment, 
   const blocks: Block[] = [
     { type: 'header', text: { type: 'plain_text', text: request.kind === 'permanent' ? 'Permanent database user request' : 'Temporary database user request' } },
     requestFields(request, env),
+    // Governance (issue 17 item 5): the window it was asked outside of, and the approvals that takes (recorded with it).
+    ...(request.outsideWindow !== null ? [md(outsideWindowLine(request.outsideWindow, request.requiredApprovals ?? env.policy.approvals[request.kind]))] : []),
     md(`*SQL plan*\n\`\`\`${plan}\`\`\``),
   ];
   // Buttons while a decision is still possible (a quorum may be part-way); the status says where it stands.
@@ -272,6 +278,7 @@ export function requestModal(envs: LoadedEnvironment[]): Record<string, unknown>
         },
       },
       { type: 'input', block_id: 'reason', label: { type: 'plain_text', text: 'Reason' }, element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 500 } },
+      ticketInput(envs, 'temporary'),
       {
         type: 'input',
         block_id: 'password',
@@ -453,6 +460,7 @@ export function permanentModal(envs: LoadedEnvironment[]): Record<string, unknow
         element: { type: 'plain_text_input', action_id: 'value' },
       },
       { type: 'input', block_id: 'reason', label: { type: 'plain_text', text: 'What it is for' }, element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 500 } },
+      ticketInput(envs, 'permanent'),
     ],
   };
 }

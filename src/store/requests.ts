@@ -119,6 +119,12 @@ export interface AccessRequest {
   rotationRequestedBy: string | null;
   rotationRequestedAt: number | null;
   rotationApprovalTs: string | null;
+  /** Governance (issue 17): the ticket reference given, or null. */
+  ticket: string | null;
+  /** Approvals needed, fixed at request time (the change window may add one); null: the policy's quorum. */
+  requiredApprovals: number | null;
+  /** The change window the request was made outside of ("Mon–Fri 08:00–18:00 Europe/Lisbon"), or null. */
+  outsideWindow: string | null;
 }
 
 export type Via = 'vpn' | 'tgw' | 'allowlist';
@@ -137,6 +143,9 @@ export interface NewRequest {
   username?: string;
   via?: Via;
   ips?: string[];
+  ticket?: string | null;
+  requiredApprovals?: number;
+  outsideWindow?: string | null;
 }
 
 type SettableField =
@@ -273,6 +282,9 @@ interface RequestRow {
   rotation_requested_by: string | null;
   rotation_requested_at: number | null;
   rotation_approval_ts: string | null;
+  ticket: string | null;
+  required_approvals: number | null;
+  outside_window: string | null;
 }
 
 function toRequest(row: RequestRow): AccessRequest {
@@ -307,6 +319,9 @@ function toRequest(row: RequestRow): AccessRequest {
     rotationRequestedBy: row.rotation_requested_by,
     rotationRequestedAt: row.rotation_requested_at,
     rotationApprovalTs: row.rotation_approval_ts,
+    ticket: row.ticket,
+    requiredApprovals: row.required_approvals,
+    outsideWindow: row.outside_window,
   };
 }
 
@@ -359,6 +374,9 @@ interface InsertParams {
   username: string | null;
   via: Via | null;
   ips: string | null;
+  ticket: string | null;
+  requiredApprovals: number | null;
+  outsideWindow: string | null;
   now: number;
 }
 
@@ -405,9 +423,9 @@ export function createRequestRepository(db: Database.Database, clock: Clock, aud
 
   const insert = db.prepare<InsertParams, RequestRow>(
     `INSERT INTO requests (id, kind, env, requester, requester_name, access, duration_ms, reason, state,
-       requester_chose_credential, break_glass, username, via, ips, created_at, updated_at)
+       requester_chose_credential, break_glass, username, via, ips, ticket, required_approvals, outside_window, created_at, updated_at)
      VALUES (@id, @kind, @env, @requester, @requesterName, @access, @durationMs, @reason, 'pending',
-       @ownPassword, @breakGlass, @username, @via, @ips, @now, @now)
+       @ownPassword, @breakGlass, @username, @via, @ips, @ticket, @requiredApprovals, @outsideWindow, @now, @now)
      RETURNING *`,
   );
   const byId = db.prepare<[string], RequestRow>('SELECT * FROM requests WHERE id = ?');
@@ -537,6 +555,9 @@ export function createRequestRepository(db: Database.Database, clock: Clock, aud
         username: input.username ?? null,
         via: input.via ?? null,
         ips: input.ips && input.ips.length > 0 ? JSON.stringify(input.ips) : null,
+        ticket: input.ticket ?? null,
+        requiredApprovals: input.requiredApprovals ?? null,
+        outsideWindow: input.outsideWindow ?? null,
         now: clock.now(),
       });
     } catch (err) {
@@ -555,7 +576,17 @@ export function createRequestRepository(db: Database.Database, clock: Clock, aud
       requestId: request.id,
       env: request.env,
       // No `ownPassword` key: the secret-key guard refuses anything named like a password, even a flag.
-      detail: { kind: request.kind, access: request.access, durationMs: request.durationMs, breakGlass: request.breakGlass, reason: request.reason },
+      detail: {
+        kind: request.kind,
+        access: request.access,
+        durationMs: request.durationMs,
+        breakGlass: request.breakGlass,
+        reason: request.reason,
+        // Governance (issue 17): present only when it applies, so entries of environments without it stay as they were.
+        ...(request.ticket !== null ? { ticket: request.ticket } : {}),
+        ...(request.requiredApprovals !== null ? { requiredApprovals: request.requiredApprovals } : {}),
+        ...(request.outsideWindow !== null ? { outsideWindow: request.outsideWindow } : {}),
+      },
     });
     return request;
   });

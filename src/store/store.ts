@@ -340,9 +340,13 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
   ) STRICT;
   CREATE INDEX reminder_messages_by_request ON reminder_messages (request_id);
   `,
-  // 9: left free for issue 17 items 1 and 5, built beside this one (the lead renumbers at merge).
+  // 9: governance on requests (issue 17 items 1, 5): the ticket reference, and what the change window
+  // asked when the request was made: how many approvals it needs (NULL: the policy's, as before) and the
+  // window it fell outside of, so neither changes while it waits (src/access/core/governance.ts).
   `
-  SELECT 1;
+  ALTER TABLE requests ADD COLUMN ticket TEXT CHECK (ticket IS NULL OR length(ticket) BETWEEN 1 AND 64);
+  ALTER TABLE requests ADD COLUMN required_approvals INTEGER CHECK (required_approvals IS NULL OR required_approvals BETWEEN 1 AND 6);
+  ALTER TABLE requests ADD COLUMN outside_window TEXT CHECK (outside_window IS NULL OR outside_window <> '');
   `,
   // 10: issue 17 items 3 and 4. escalations: a request or interop action escalated, once (the row is the
   // "once", across restarts; src/store/escalations.ts). reviews: per permanent user, when its next access

@@ -19,5 +19,5 @@ describe('csvField', () => {
 
 it('writes a header and one row per entry, detail as JSON', () => {
   const csv = auditCsv([{ id: 1, at: Date.UTC(2026, 10, 22, 9, 0, 0), actor: 'U0A', action: 'requested', requestId: 'r_x', env: 'dev', detail: { reason: '=cmd|calc' } }]);
-  expect(csv).toBe(`at,actor,action,request_id,env,detail\r\n2026-11-22T09:00:00.000Z,U0A,requested,r_x,dev,"{""reason"":""=cmd|calc""}"\r\n`);
+  expect(csv).toBe(`at,actor,action,request_id,env,ticket,detail\r\n2026-11-22T09:00:00.000Z,U0A,requested,r_x,dev,,"{""reason"":""=cmd|calc""}"\r\n`);
 });

@@ -18,6 +18,12 @@ describe('parseDbuser', () => {
     ['request dev --reason “curly quotes from Slack”', { action: 'request', env: 'dev', reason: 'curly quotes from Slack', breakGlass: false }],
     ['request dev --reason single', { action: 'request', env: 'dev', reason: 'single', breakGlass: false }],
     ['request prod --break-glass --reason "outage"', { action: 'request', env: 'prod', reason: 'outage', breakGlass: true }],
+    // The ticket is carried as typed: the environment's policy.ticket checks it (src/access/core/governance.ts).
+    ['request prod --ticket CHG-1234 --reason "fix"', { action: 'request', env: 'prod', reason: 'fix', breakGlass: false, ticket: 'CHG-1234' }],
+    [
+      'permanent prod --access read --via vpn --reason "reports" --ticket CHG-9',
+      { action: 'permanent', envs: ['prod'], access: 'readonly', via: 'vpn', ips: [], reason: 'reports', ticket: 'CHG-9' },
+    ],
     ['details dev', { action: 'details', env: 'dev' }],
     ['delete  dev ', { action: 'delete', env: 'dev' }],
     ['revoke dbx_maria_k3x9', { action: 'revoke', username: 'dbx_maria_k3x9' }],
@@ -39,6 +45,7 @@ describe('parseDbuser', () => {
     ['request dev --for 4hours', "'4hours' is not a duration", '/dbuser request &lt;env&gt;'],
     ['request dev --for 1h --for 2h', '`--for` is given twice.', '/dbuser request &lt;env&gt;'],
     ['request dev --reason --break-glass', '`--reason` needs a value.', '/dbuser request &lt;env&gt;'],
+    ['request dev --ticket', '`--ticket` needs a value.', '/dbuser request &lt;env&gt;'],
     ['details "dev prod"', 'is not an environment name', '/dbuser details &lt;env&gt;'],
     ['revoke "a b"', 'is not a database username', '/dbuser revoke &lt;username&gt;'],
     ['request dev --for 0h', "'0h' is zero", '/dbuser request &lt;env&gt;'],

@@ -176,7 +176,7 @@ describe('/dbuser audit', () => {
     expect(summary).toContain('state:revoked');
     const upload = await h.fake.waitFor((c) => h.fake.calls.indexOf(c) >= mark && c.method === 'file_upload', 5000);
     const csv = String(upload.args['content']); // the multipart body the client sent, CSV inside
-    expect(csv).toContain('at,actor,action,request_id,env,detail\r\n');
+    expect(csv).toContain('at,actor,action,request_id,env,ticket,detail\r\n');
     expect(csv).toContain(',state:revoked,');
     const complete = await h.fake.waitFor((c) => h.fake.calls.indexOf(c) >= mark && c.method === 'files.completeUploadExternal', 5000);
     expect(String(complete.args['channel_id'])).toMatch(/^D/);

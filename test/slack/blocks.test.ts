@@ -39,6 +39,9 @@ const base: AccessRequest = {
   rotationRequestedBy: null,
   rotationRequestedAt: null,
   rotationApprovalTs: null,
+  ticket: null,
+  requiredApprovals: null,
+  outsideWindow: null,
 };
 
 const hasButtons = (message: { blocks: unknown[] }) => JSON.stringify(message.blocks).includes('"type":"actions"');
@@ -53,6 +56,17 @@ describe('approval messages', () => {
     const message = approvalMessage(request, env, 'plan', status);
     expect(hasButtons(message)).toBe(buttons);
     if (status) expect(JSON.stringify(message.blocks)).toContain(status.slice(0, 20));
+  });
+
+  it('shows the ticket, linked by policy.ticket.url, and the change window the request was made outside of (issue 17)', () => {
+    const governed = { ...env, policy: { ...env.policy, ticket: { url: 'https://jira.example.com/browse/{ticket}' } } };
+    const request = { ...base, ticket: 'CHG-1 <x>', requiredApprovals: 2, outsideWindow: 'Mon–Fri 08:00–18:00 Europe/Lisbon' };
+    const text = JSON.stringify(approvalMessage(request, governed, 'plan').blocks);
+    expect(text).toContain('*Ticket*\\n<https://jira.example.com/browse/CHG-1%20%3Cx%3E|CHG-1 &lt;x&gt;>');
+    expect(text).toContain('Outside the change window (Mon–Fri 08:00–18:00 Europe/Lisbon): needs 2 approvals.');
+    const plain = JSON.stringify(approvalMessage(base, env, 'plan').blocks);
+    expect(plain).not.toContain('Ticket');
+    expect(plain).not.toContain('change window');
   });
 
   it('a rotation keeps its buttons while it waits, and loses them once decided', () => {

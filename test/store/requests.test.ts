@@ -86,6 +86,9 @@ describe('create and get', () => {
       rotationRequestedBy: null,
       rotationRequestedAt: null,
       rotationApprovalTs: null,
+      ticket: null,
+      requiredApprovals: null,
+      outsideWindow: null,
     };
     expect(created).toEqual(expected);
     expect(store.requests.get(created.id)).toEqual(expected);

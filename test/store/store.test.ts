@@ -243,6 +243,10 @@ describe('migration 2: revoke_failed, retry bookkeeping, reminders', () => {
         rotation_requested_by: null,
         rotation_requested_at: null,
         rotation_approval_ts: null,
+        // Migration 9's columns (governance: ticket, recorded quorum, change window).
+        ticket: null,
+        required_approvals: null,
+        outside_window: null,
       })),
     );
     expect(raw.prepare('SELECT * FROM audit_log ORDER BY id').all()).toEqual(auditBefore);

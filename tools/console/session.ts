@@ -148,7 +148,11 @@ function welcome(parts: { term: Terminal; printer: Printer; config: Config; conf
         `(${envs}), so nothing connects anywhere and the SQL is only printed.${file} You are Maria Silva, a developer. ` +
         'Try `/dbuser request dev --reason test` first, then `as ana` and `click` the number next to Approve: ' +
         'Maria gets her password in a message only she sees. `wait 65m` moves the clock to see reminders and expiry, ' +
-        '`home` opens App Home, `/interop help` shows the DBA steps, `users` shows who approves what; `help` lists the commands.',
+        '`home` opens App Home, `/interop help` shows the DBA steps, `users` shows who approves what; `help` lists the commands.' +
+        // Governance (issue 17 items 1, 5): config/console.yml gives test these rules.
+        (config.environments.some((e) => e.policy.ticket !== undefined || e.policy.window !== undefined)
+          ? ` Governance: ${config.environments.filter((e) => e.policy.ticket !== undefined || e.policy.window !== undefined).map((e) => e.name).join(', ')} asks for a ticket or has a change window, e.g. \`/dbuser request test --ticket CHG-1234 --reason "reading the order logs"\`.`
+          : ''),
     ),
   );
   term.write(`The bot's log: ${logPath}`);

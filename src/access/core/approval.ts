@@ -27,6 +27,15 @@ export function requiredApprovals(env: LoadedEnvironment, kind: ApprovalKind): n
 }
 
 /**
+ * How many approvals this request needs: the number recorded when it was made (the change window may
+ * have added one, src/access/core/governance.ts), so a window that opens or a policy edited while it
+ * waits never changes it; the policy's for requests made before that was recorded.
+ */
+export function requiredApprovalsOf(request: Pick<AccessRequest, 'kind' | 'requiredApprovals'>, env: LoadedEnvironment): number {
+  return request.requiredApprovals ?? requiredApprovals(env, request.kind);
+}
+
+/**
  * Records `actor`'s approval of `subject`, inside the transaction of the decision it may complete.
  * A quorum of one is the plain workflow: nothing is recorded beyond the decision itself.
  */
@@ -78,7 +87,7 @@ export function createDecisions(deps: { store: Store; notices: Notices; clock: C
       if (current?.state !== 'pending') return undefined;
       let quorum: Quorum | undefined;
       if (to === 'approved') {
-        quorum = countApproval(store, { subject: request.id, actor: input.actor, requester: request.requester, required: requiredApprovals(env, request.kind) });
+        quorum = countApproval(store, { subject: request.id, actor: input.actor, requester: request.requester, required: requiredApprovalsOf(current, env) });
         if (!quorum.reached) {
           // Not decided yet: the message shows who approved, and keeps its buttons for the next approver.
           store.audit.append({ actor: input.actor, action: 'approval_recorded', requestId: request.id, env: env.name, detail: { approvals: quorum.approvers.length, required: quorum.required } });

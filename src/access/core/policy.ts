@@ -95,10 +95,11 @@ export function createPolicy(deps: { config: Config; store: Store; directory: Di
    * Who besides `requester` can decide a request of `kind` in `env`, and how many must: fewer than needed
    * means nobody can ever decide it (an approver who is the only one, and may not approve their own).
    */
-  async function deciders(env: LoadedEnvironment, kind: AccessRequest['kind'], requester: string): Promise<{ others: string[]; needed: number; enough: boolean }> {
+  async function deciders(env: LoadedEnvironment, kind: AccessRequest['kind'], requester: string, required?: number): Promise<{ others: string[]; needed: number; enough: boolean }> {
     const approvers = await approversOf(env, kind);
     const others = approvers.filter((a) => a !== requester);
-    const needed = Math.max(env.policy.approvals[kind], 1);
+    // `required`: what the request recorded (the change window may have added one); else the policy's.
+    const needed = Math.max(required ?? env.policy.approvals[kind], 1);
     // A quorum never counts the requester (approval.ts); a single approval may be their own only where policy allows.
     const selfCounts = needed === 1 && env.policy.allowSelfApproval && approvers.includes(requester);
     return { others, needed, enough: others.length + (selfCounts ? 1 : 0) >= needed };
@@ -108,8 +109,8 @@ export function createPolicy(deps: { config: Config; store: Store; directory: Di
    * The warning for the requester's answer when nobody can decide their request, with the way out;
    * undefined when enough people can.
    */
-  async function undecidableWarning(env: LoadedEnvironment, kind: AccessRequest['kind'], requester: string): Promise<string | undefined> {
-    const { others, needed, enough } = await deciders(env, kind, requester);
+  async function undecidableWarning(env: LoadedEnvironment, kind: AccessRequest['kind'], requester: string, required?: number): Promise<string | undefined> {
+    const { others, needed, enough } = await deciders(env, kind, requester, required);
     if (enough) return undefined;
     const who = kind === 'permanent' ? 'permanent-user approvers' : 'approvers';
     const why =
@@ -160,7 +161,7 @@ export function createPolicy(deps: { config: Config; store: Store; directory: Di
     if (actor === request.requester && !env.policy.allowSelfApproval) {
       // A rotation cannot be withdrawn; a request can, and must be when nobody else can decide it.
       if (what === 'rotation') throw new AppError('forbidden', 'You cannot decide your own request; another approver must.');
-      const { enough } = await deciders(env, request.kind, actor);
+      const { enough } = await deciders(env, request.kind, actor, request.requiredApprovals ?? undefined);
       const alone = enough ? '' : ` Nobody else can decide it in ${env.name}.`;
       throw new AppError('forbidden', `You cannot decide your own request; another approver must.${alone} To withdraw it: \`/dbuser delete ${env.name}\`.`);
     }

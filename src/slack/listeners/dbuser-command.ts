@@ -84,6 +84,7 @@ export function registerDbuserCommand(listeners: Listeners, deps: SlackDeps): vo
             reason: parsed.reason,
             breakGlass: parsed.breakGlass,
             ...(parsed.durationMs !== undefined ? { durationMs: parsed.durationMs } : {}),
+            ...(parsed.ticket !== undefined ? { ticket: parsed.ticket } : {}),
           });
           if (route === 'approval') {
             const env = deps.access.environment(request.env);
@@ -123,6 +124,7 @@ export function registerDbuserCommand(listeners: Listeners, deps: SlackDeps): vo
             via: parsed.via,
             ips: parsed.ips,
             reason: parsed.reason,
+            ...(parsed.ticket !== undefined ? { ticket: parsed.ticket } : {}),
           });
           const where = requests.map((r) => `\`${r.id}\` (${r.env})`).join(', ');
           await respond(

@@ -34,19 +34,20 @@ export function registerRequestModal(listeners: Listeners, deps: SlackDeps): voi
     const durationText = values['duration']?.['value']?.value?.trim() ?? '';
     const reason = values['reason']?.['value']?.value ?? '';
     const password = values['password']?.['value']?.value || undefined;
+    const ticket = values['ticket']?.['value']?.value?.trim() || undefined;
     let durationMs: number | undefined;
     // A duration that cannot be read does not hide the other fields' problems: they are checked with the default.
     const refusal = new Refusal();
     refusal.check(() => {
       durationMs = durationText ? parseDuration(durationText) : undefined;
     });
-    const input = { env, requester: user, reason, ...(durationMs !== undefined ? { durationMs } : {}), ...(password !== undefined ? { password } : {}) };
+    const input = { env, requester: user, reason, ...(durationMs !== undefined ? { durationMs } : {}), ...(password !== undefined ? { password } : {}), ...(ticket !== undefined ? { ticket } : {}) };
     try {
       refusal.check(() => deps.access.validateRequest(input));
       refusal.throwIfAny();
     } catch (err) {
       if (isAppError(err) && err.code !== 'internal') {
-        await ack({ response_action: 'errors', errors: fieldErrors(err, ['env', 'duration', 'reason', 'password'], 'env') });
+        await ack({ response_action: 'errors', errors: fieldErrors(err, ['env', 'duration', 'reason', 'ticket', 'password'], 'env') });
         return;
       }
       await ack();
@@ -87,14 +88,15 @@ export function registerPermanentModal(listeners: Listeners, deps: SlackDeps): v
     const via = (v['via']?.['value']?.selected_option?.value ?? 'vpn') as 'vpn' | 'tgw' | 'allowlist';
     const ips = (v['ips']?.['value']?.value ?? '').split(',').map((ip) => ip.trim()).filter(Boolean);
     const reason = v['reason']?.['value']?.value ?? '';
-    const input: PermanentRequestInput = { envs, requester: user, access, via, ips, reason };
+    const ticket = v['ticket']?.['value']?.value?.trim() || undefined;
+    const input: PermanentRequestInput = { envs, requester: user, access, via, ips, reason, ...(ticket !== undefined ? { ticket } : {}) };
     // Every rule that needs no Slack call is checked inside the acknowledgement: a refusal shows next to
     // its field. The Slack calls (users.info, one approval post per environment) run after it.
     try {
       deps.permanent.validatePermanent(input);
     } catch (err) {
       if (isAppError(err) && err.code !== 'internal') {
-        await ack({ response_action: 'errors', errors: fieldErrors(err, ['envs', 'access', 'via', 'ips', 'reason'], 'envs') });
+        await ack({ response_action: 'errors', errors: fieldErrors(err, ['envs', 'access', 'via', 'ips', 'reason', 'ticket'], 'envs') });
         return;
       }
       await ack();

@@ -82,16 +82,19 @@ describe('console: forms', () => {
     expect(form).toMatch(/Environments> $/);
     expect(await c.send('')).toContain('Environments is required');
     expect(await c.send('1,9')).toContain('Type a number from 1 to 4 (several: separate them with commas).');
-    // dev and prod: both reached over VPN (a request's --via must be what each environment uses).
+    // dev and prod: both reached by VPN, as --via must match each environment's network (test is tgw).
     expect(await c.send('1, 3')).toMatch(/Access> $/);
     expect(await c.send('1')).toMatch(/How you connect> $/);
     await c.send('1');
     await c.send('');
-    const requested = await c.send('reporting tool');
+    expect(await c.send('reporting tool')).toMatch(/Ticket> $/);
+    const requested = await c.send('');
     expect(requested).not.toContain('Name at least one environment');
     expect(requested.match(/\[#C0APPROVALS\] # Permanent database user request/g)).toHaveLength(2);
     expect(requested).toContain('dev (sqlserver)');
     expect(requested).toContain('prod (oracle)');
+    await c.send('/dbuser delete dev');
+    await c.send('/dbuser delete prod');
   });
 });
 
@@ -131,7 +134,7 @@ describe('console: the audit log', () => {
     expect(audit).toContain('*Audit log, last 7d');
     expect(audit).toMatch(/\[file in the DM of Ana Approver\] dbaccess-audit-\d{4}-\d{2}-\d{2}\.csv/);
     const table = audit.slice(audit.indexOf('[file in the DM'));
-    expect(table).toMatch(/\n\s+at\s+actor\s+action\s+request_id\s+env\s+detail\n/);
+    expect(table).toMatch(/\n\s+at\s+actor\s+action\s+request_id\s+env\s+ticket\s+detail\n/);
     expect(table).toMatch(/\n\s+\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\s+Luis Admin\s+requested\s+r_/);
     expect(table).toMatch(/\(\d+ entries\)/);
     for (const raw of ['files.getUploadURLExternal', 'files.completeUploadExternal', 'form-data', 'Content-Disposition']) expect(audit).not.toContain(raw);

@@ -1,4 +1,4 @@
-// Access reviews and escalation (issue 17 items 3 and 4) in the console, on config/console.yml's `test`
+// Access reviews and escalation (issue 17 items 3 and 4) in the console, on config/console.yml's `prod`
 // environment: `wait 90d` shows a permanent user's review with Keep / Revoke, `wait 1h` an escalation.
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +18,7 @@ afterAll(async () => {
 describe('console: access reviews', () => {
   it('a permanent user falls due for review after `wait 90d`; Ana keeps it, and /dbuser reviews lists it while open', async () => {
     await c.send('as maria');
-    const requested = await c.send('/dbuser permanent test --access read --via tgw --reason "nightly export"');
+    const requested = await c.send('/dbuser permanent prod --access read --via vpn --reason "nightly export"');
     await c.send('as ana');
     await c.send(`click ${buttonNumber(requested, 'Approve')}`);
 
@@ -34,7 +34,7 @@ describe('console: access reviews', () => {
 describe('console: escalation', () => {
   it('a request Ana leaves undecided for an hour goes to Luis, who may then approve it', async () => {
     await c.send('as maria');
-    const requested = await c.send('/dbuser request test --reason "stuck timer"');
+    const requested = await c.send('/dbuser request prod --reason "stuck timer"');
     const escalated = await c.send('wait 1h');
     expect(escalated).toContain('Escalated');
     expect(escalated).toContain('@Luis Admin: you may now approve or deny it');

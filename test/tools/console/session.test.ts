@@ -85,7 +85,8 @@ describe('console session', () => {
     expect(await c.send('4')).toMatch(/For how long> $/);
     expect(await c.send('')).toMatch(/Reason> $/);
     expect(await c.send('')).toContain('Reason is required.');
-    expect(await c.send('reading the logs')).toMatch(/Your own password \(optional\)> $/);
+    expect(await c.send('reading the logs')).toMatch(/Ticket> $/);
+    expect(await c.send('')).toMatch(/Your own password \(optional\)> $/);
     const refused = await c.send('');
     expect(refused).toContain('Environment: Temporary users need LifeTime 11.7.5 or later; legacy runs 11.7.2.');
     expect(refused).toMatch(/Environment \[legacy \(sqlserver\)\]> $/);
