@@ -3,6 +3,7 @@
 // which a bot whose environments are all Oracle should not pay (issue 18).
 import type sql from 'mssql';
 import { DatabaseError, type Executor } from './executor.js';
+import { loadOnce } from './load-once.js';
 import type { Row, Statement } from './statement.js';
 
 export interface MssqlSettings {
@@ -25,18 +26,8 @@ export interface MssqlSettings {
 const PERMISSION_DENIED = new Set([229, 230, 262, 297, 300, 916, 15151, 15247]);
 
 type Driver = typeof sql;
-let driver: Promise<Driver> | undefined;
 /** The mssql module, imported once, when the first SQL Server environment connects. */
-function loadDriver(): Promise<Driver> {
-  driver ??= import('mssql').then(
-    (module) => module.default,
-    (err: unknown) => {
-      driver = undefined;
-      throw err;
-    },
-  );
-  return driver;
-}
+const loadDriver = loadOnce(async (): Promise<Driver> => (await import('mssql')).default);
 
 export function mssqlExecutor(settings: MssqlSettings): Executor {
   let pool: Promise<sql.ConnectionPool> | undefined;

@@ -3,6 +3,7 @@
 // loaded on first use, so a bot with no Oracle environment never pays for importing it (issue 18).
 import type oracledb from 'oracledb';
 import { DatabaseError, type Executor } from './executor.js';
+import { loadOnce } from './load-once.js';
 import type { Row, Statement } from './statement.js';
 
 /** The part of an oracledb Connection we use. */
@@ -33,18 +34,8 @@ const INSUFFICIENT_PRIVILEGES = new Set([1031, 1749, 1927]);
 const UNREACHABLE = /^(NJS-50[0-9]|NJS-51[0-9]|ORA-125\d\d|ORA-12170|ORA-12154)/;
 
 type Driver = typeof oracledb;
-let driver: Promise<Driver> | undefined;
 /** The oracledb module, imported once, when the first Oracle statement runs. */
-function loadDriver(): Promise<Driver> {
-  driver ??= import('oracledb').then(
-    (module) => module.default,
-    (err: unknown) => {
-      driver = undefined;
-      throw err;
-    },
-  );
-  return driver;
-}
+const loadDriver = loadOnce(async (): Promise<Driver> => (await import('oracledb')).default);
 
 /** A pool created on first use, in thin mode. */
 export function oraclePool(settings: OracleSettings): OracleSource {
