@@ -186,8 +186,10 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       return due.length ? Math.min(...due) : null;
     },
     // Starts what is due and returns: revocations run in their environments' lanes and poke the timer when done.
-    // Reviews and escalation fail alone (logged), as expiry's own parts do; expiry's failure still backs the timer off.
+    // Expiry first: nothing else delays a revocation. Reviews and escalation fail alone (logged), as
+    // expiry's own parts do; expiry's failure still backs the timer off.
     run: async (now) => {
+      void expiry.tick(now);
       for (const [part, run] of governance) {
         try {
           run.tick(now);
@@ -195,7 +197,6 @@ export async function startBot(options: BotOptions): Promise<Bot> {
           log.error({ err, part }, 'scheduled work failed');
         }
       }
-      void expiry.tick(now);
     },
     ...(options.maxSleepMs ? { maxSleepMs: options.maxSleepMs } : {}),
   }));

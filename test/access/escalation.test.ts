@@ -40,7 +40,7 @@ let delivery: TestNotices;
 
 function escalation() {
   const policy = createPolicy({ config, store, directory: { displayName: async (u) => u, groupMembers: async () => [USERS.groupApprover], knownGroupMembers: () => undefined } });
-  return { policy, escalation: createEscalation({ store, notices: delivery.notices, clock: { now: () => now }, log: createLogger({ level: 'silent' }), policy }) };
+  return { policy, escalation: createEscalation({ store, config, notices: delivery.notices, clock: { now: () => now }, log: createLogger({ level: 'silent' }), policy }) };
 }
 
 beforeEach(() => {

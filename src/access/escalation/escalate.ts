@@ -8,7 +8,7 @@ import type { AccessDeps } from '../core/deps.js';
 import type { Policy } from '../core/policy.js';
 import { userWords } from '../core/wording.js';
 
-export interface EscalationDeps extends Pick<AccessDeps, 'store' | 'notices' | 'clock' | 'log'> {
+export interface EscalationDeps extends Pick<AccessDeps, 'store' | 'notices' | 'clock' | 'log' | 'config'> {
   policy: Pick<Policy, 'knownEnvironment' | 'approverMention' | 'escalationMention'>;
 }
 
@@ -33,8 +33,12 @@ export function createEscalation(deps: EscalationDeps) {
   const { store, notices, log, policy } = deps;
 
   /** Everything undecided in an environment that escalates, with when it becomes due. */
+  // Escalation is off unless an environment asks for it: then the timer's every look costs no query.
+  const anyEscalates = deps.config.environments.some((env) => env.policy.escalateAfter !== undefined && env.escalationApprovers);
+
   function undecided(): { item: Undecided; dueAt: number }[] {
     const items: { item: Undecided; dueAt: number }[] = [];
+    if (!anyEscalates) return items;
     for (const request of store.requests.listInStates(['pending'])) {
       const env = policy.knownEnvironment(request.env);
       const after = env?.policy.escalateAfter;
