@@ -332,4 +332,9 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
   ) STRICT;
   CREATE INDEX reviews_by_due ON reviews (due_at);
   `,
+  // 11: rows under lease, so the outbox finds the next lease to run out without reading every pending
+  // row (src/store/outbox.ts nextDueAt).
+  `
+  CREATE INDEX outbox_leased ON outbox (lease_until) WHERE state = 'pending' AND lease_until IS NOT NULL;
+  `,
 ]);

@@ -172,9 +172,17 @@ export function createOutboxLog(db: Database.Database, clock: Clock, audit: Audi
   );
   const isRequest = db.prepare<[string], number>('SELECT count(*) FROM requests WHERE id = ?').pluck();
   // A row leased by someone else becomes leasable when its lease ends; rows held back by their key are not counted.
-  const nextDue = db.prepare<{ now: number }, number | null>(
-    `SELECT min(CASE WHEN o.lease_until > @now THEN max(o.next_attempt_at, o.lease_until) ELSE o.next_attempt_at END)
-     FROM outbox o WHERE o.state = 'pending' AND ${FIRST_OF_KEY}`,
+  // Two lookups that each stop early, instead of one min() over every pending row (5.6 ms at 10,000 rows
+  // waiting for a slow Slack, on every pass): the first free row in due order (outbox_due), and among
+  // rows under lease (few: those in flight; outbox_leased) the first whose lease runs out.
+  const nextFree = db.prepare<{ now: number }, number>(
+    `SELECT o.next_attempt_at FROM outbox o
+     WHERE o.state = 'pending' AND (o.lease_until IS NULL OR o.lease_until <= @now) AND ${FIRST_OF_KEY}
+     ORDER BY o.next_attempt_at, o.id LIMIT 1`,
+  ).pluck();
+  const nextLeased = db.prepare<{ now: number }, number | null>(
+    `SELECT min(max(o.next_attempt_at, o.lease_until)) FROM outbox o
+     WHERE o.state = 'pending' AND o.lease_until > @now AND ${FIRST_OF_KEY}`,
   ).pluck();
   const countPending = db.prepare<[], number>(`SELECT count(*) FROM outbox WHERE state = 'pending'`).pluck();
   const listRows = db.prepare<{ state: string | null; topic: string | null; requestId: string | null; limit: number }, OutboxRow>(
@@ -255,7 +263,10 @@ export function createOutboxLog(db: Database.Database, clock: Clock, audit: Audi
     },
 
     nextDueAt(now) {
-      return nextDue.get({ now }) ?? null;
+      const free = nextFree.get({ now });
+      const leased = nextLeased.get({ now }) ?? undefined;
+      if (free === undefined) return leased ?? null;
+      return leased === undefined ? free : Math.min(free, leased);
     },
 
     pending() {
