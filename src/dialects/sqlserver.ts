@@ -16,6 +16,7 @@ import {
   objectRole,
   privilegeList,
 } from './permissions.js';
+import { MISSING_WRITE_GRANTS, allMissingWriteBatch } from './sqlserver-batch.js';
 import type { DynamicPart, Param, Statement, StatementKind } from './statement.js';
 import { AppError } from '../errors.js';
 
@@ -118,18 +119,6 @@ function systemObjectGrantsAccepted(t: Target, contained: boolean): boolean {
 
 /** INSERT, UPDATE, DELETE on one table: `@table` is grantWrite's parameter, or grantAllMissingWrite's local variable. */
 const WRITE_GRANT: DynamicPart[] = [text('GRANT INSERT, UPDATE, DELETE ON OBJECT::'), ident('schema'), text('.'), ident('table'), text(' TO '), ident('username')];
-
-/** The `OSUSR_` tables of @schema lacking any of INSERT, UPDATE, DELETE for @username, as `table_name`; no ORDER BY. */
-const MISSING_WRITE_GRANTS = [
-  'SELECT t.name AS table_name',
-  'FROM sys.tables AS t',
-  'JOIN sys.schemas AS s ON s.schema_id = t.schema_id',
-  "WHERE s.name = @schema AND t.name LIKE @pattern ESCAPE N'\\'",
-  '  AND (SELECT COUNT(DISTINCT p.permission_name) FROM sys.database_permissions AS p',
-  "       WHERE p.class = 1 AND p.major_id = t.object_id AND p.minor_id = 0 AND p.state IN ('G', 'W')",
-  '         AND p.grantee_principal_id = DATABASE_PRINCIPAL_ID(@username)',
-  "         AND p.permission_name IN (N'INSERT', N'UPDATE', N'DELETE')) < 3",
-];
 
 const LOGIN_MISSING = 'NOT EXISTS (SELECT 1 FROM sys.server_principals WHERE name = @username)';
 const USER_MISSING = 'NOT EXISTS (SELECT 1 FROM sys.database_principals WHERE name = @username)';
@@ -252,26 +241,7 @@ function tsqlDialect(name: Exclude<DialectName, 'oracle'>) {
       return {
         kind: 'grant',
         label: ALL_MISSING_WRITE_LABEL,
-        sql: [
-          'DECLARE @missing TABLE (table_name sysname NOT NULL PRIMARY KEY);',
-          'INSERT INTO @missing (table_name)',
-          ...MISSING_WRITE_GRANTS.slice(0, -1),
-          `${MISSING_WRITE_GRANTS.at(-1)};`,
-          'DECLARE @table sysname, @sql nvarchar(max);',
-          'DECLARE missing_tables CURSOR LOCAL FAST_FORWARD FOR SELECT table_name FROM @missing ORDER BY table_name;',
-          'OPEN missing_tables;',
-          'FETCH NEXT FROM missing_tables INTO @table;',
-          'WHILE @@FETCH_STATUS = 0',
-          'BEGIN',
-          `  SET @sql = ${expression(WRITE_GRANT)};`,
-          "  IF @sql IS NULL THROW 50000, N'A name is longer than 128 characters; the write grants stopped there.', 1;",
-          '  EXEC sys.sp_executesql @sql;',
-          '  FETCH NEXT FROM missing_tables INTO @table;',
-          'END;',
-          'CLOSE missing_tables;',
-          'DEALLOCATE missing_tables;',
-          'SELECT table_name FROM @missing ORDER BY table_name;',
-        ].join('\n'),
+        sql: allMissingWriteBatch(expression(WRITE_GRANT)),
         params: [schema(t), nvarchar('pattern', likePrefix('OSUSR_')), user(req, t)],
       };
     },
