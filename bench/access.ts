@@ -11,7 +11,7 @@ import { approveClickBody, APPROVER, BASE_ENVIRONMENTS, benchConfig, BOT_TOKEN, 
 export interface AccessOptions {
   provisionings: number;
   statementMs: number;
-  /** OSUSR_ tables each new read & write user is granted one by one. */
+  /** OSUSR_ tables each new read & write user is granted (in one batch where the dialect can). */
   tables: number;
 }
 

@@ -1,6 +1,7 @@
 // The faults of the guarantee phases: ten environments, one whose database never answers, the others taking a fixed time per statement; executors counted at the seam.
 import type { LoadedEnvironment } from '../src/config.js';
 import { dryRunExecutor, type Executor } from '../src/dialects/executor.js';
+import { ALL_MISSING_WRITE_LABEL } from '../src/dialects/permissions.js';
 import type { Row, Statement } from '../src/dialects/statement.js';
 import type { BenchEnvironment } from './lib.js';
 
@@ -28,6 +29,8 @@ export function simulatedDatabases(options: { statementMs: number; hung?: readon
   const tables = options.tables ?? 0;
   const names = Array.from({ length: tables }, (_, i) => ({ table_name: `OSUSR_BEN_TABLE${i}` }));
   const answer = (statement: Statement): Row[] => {
+    // A new user's write grants in one batch answer with the tables granted.
+    if (statement.label === ALL_MISSING_WRITE_LABEL) return names;
     if (statement.kind !== 'query') return [];
     if (statement.label.startsWith('list OSUSR_ tables lacking')) return names;
     if (statement.label.startsWith('count the OSUSR_ tables')) return [{ total: tables }];

@@ -150,7 +150,7 @@ export function createUserPlan(dialect: Dialect, req: CreateUserRequest, target:
       ? dialect.grantInterop(req, target)
       : set === 'read'
         ? dialect.grantRead(req, target, 'read')
-        : [...dialect.grantRead(req, target, 'readwrite'), dialect.missingWriteGrants(req, target)];
+        : [...dialect.grantRead(req, target, 'readwrite'), dialect.grantAllMissingWrite?.(req, target) ?? dialect.missingWriteGrants(req, target)];
   return [...dialect.createUser(req, target), ...grants];
 }
 
@@ -212,6 +212,18 @@ export function createDatabase(options: DatabaseOptions): Database {
       }
     }
     return report;
+  }
+
+  /**
+   * Write grants for a new user, all or fail: in one round trip when the dialect can (a failure ends
+   * in dropping the user, which takes whatever was granted with it), else table by table.
+   */
+  async function grantAllMissingTables(req: UserRef, run: Run): Promise<string[]> {
+    if (dialect.grantAllMissingWrite) return (await run(dialect.grantAllMissingWrite(req, target))).map((row) => text(row, 'table_name'));
+    const report = await grantMissingTables(req, run);
+    const firstFailure = report.failed[0];
+    if (firstFailure) throw firstFailure.error;
+    return report.added;
   }
 
   /**
@@ -296,10 +308,7 @@ export function createDatabase(options: DatabaseOptions): Database {
         const notes = set === 'interop' ? await grantInterop(req, run) : await runAll(dialect.grantRead(req, target, set), run);
         let grantedTables: string[] = [];
         if (set === 'readwrite') {
-          const report = await grantMissingTables(req, run);
-          const firstFailure = report.failed[0];
-          if (firstFailure) throw firstFailure.error;
-          grantedTables = report.added;
+          grantedTables = await grantAllMissingTables(req, run);
           if (grantedTables.length === 0) await requireApplicationTables(run);
         }
         return { username: req.username, kind: req.kind, grantedTables, notes };

@@ -86,6 +86,13 @@ export interface Dialect {
   /** INSERT, UPDATE, DELETE on one `OSUSR_` table; refuses any other name (never `OSSYS`). */
   grantWrite(req: TableRef, t: Target): Statement;
   /**
+   * Optional capability: grantWrite on every table missingWriteGrants lists, in one round trip (a real
+   * schema has hundreds of OSUSR_ tables). Rows `{ table_name }`: the tables granted. It stops at the
+   * first failure and throws, leaving the earlier grants, so it is for a new user that a failure drops
+   * anyway; without it, database.ts grants table by table.
+   */
+  grantAllMissingWrite?(req: UserRef, t: Target): Statement;
+  /**
    * Interoperability set: SELECT on the OutSystems metamodel tables and the dialect's catalog views.
    * A grant the platform may refuse in a documented way returns rows `{ note }` instead of failing.
    */

@@ -8,6 +8,7 @@ import {
   EXPOSED_VIEW_PREFIX,
   INTEROP_CATALOG_VIEWS,
   INTEROP_METAMODEL_TABLES,
+  ALL_MISSING_WRITE_LABEL,
   checkUsernamePrefix,
   isApplicationTable,
   likePrefix,
@@ -37,11 +38,12 @@ function plsqlString(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
 
-function expression(parts: DynamicPart[]): string {
+/** The PL/SQL expression that joins `parts`; an ident is a bind, or the PL/SQL variable `locals` names for it. */
+function expression(parts: DynamicPart[], locals: Record<string, string> = {}): string {
   return parts
     .map((p) => {
       if ('text' in p) return plsqlString(p.text);
-      if ('ident' in p) return `DBMS_ASSERT.ENQUOTE_NAME(:${p.ident}, FALSE)`;
+      if ('ident' in p) return `DBMS_ASSERT.ENQUOTE_NAME(${locals[p.ident] ?? `:${p.ident}`}, FALSE)`;
       if ('number' in p) return `TO_CHAR(:${p.number})`;
       throw new Error('string literals are not used on Oracle: passwords are quoted identifiers');
     })
@@ -75,6 +77,21 @@ function grantSystem(privilege: string, req: UserRef, t: Target): Statement {
 function grantOn(kind: StatementKind, label: string, privileges: string, schema: Param, object: Param, req: UserRef, t: Target): Statement {
   return dynamic(kind, label, [text(`GRANT ${privileges} ON `), ident(schema.name), text('.'), ident(object.name), text(' TO '), ident('username')], [schema, object, user(req, t)]);
 }
+
+/** INSERT, UPDATE, DELETE on one table: `tablename` is grantWrite's bind, or grantAllMissingWrite's loop record. */
+const WRITE_GRANT: DynamicPart[] = [text('GRANT INSERT, UPDATE, DELETE ON '), ident('owner'), text('.'), ident('tablename'), text(' TO '), ident('username')];
+
+/** The `OSUSR_` tables of :owner lacking any of INSERT, UPDATE, DELETE for :username, as `table_name`; no ORDER BY. */
+const MISSING_WRITE_GRANTS = [
+  'SELECT t.table_name AS table_name',
+  // DBA_TABLES, not ALL_TABLES: ALL_ lists only the tables the admin itself can reach, so a
+  // missing grant to the admin would silently leave tables out.
+  'FROM dba_tables t',
+  "WHERE t.owner = :owner AND t.table_name LIKE :pattern ESCAPE '\\'",
+  '  AND (SELECT COUNT(DISTINCT p.privilege) FROM dba_tab_privs p',
+  '       WHERE p.grantee = :username AND p.owner = t.owner AND p.table_name = t.table_name',
+  "         AND p.privilege IN ('INSERT', 'UPDATE', 'DELETE')) < 3",
+];
 
 /**
  * "Catalog views" are readable by PUBLIC, which since 12.2 holds READ on them WITH GRANT OPTION: any
@@ -128,21 +145,11 @@ export const oracle = {
   },
 
   missingWriteGrants(req: UserRef, t: Target): Statement {
-    return query(
-      'list OSUSR_ tables lacking INSERT, UPDATE, DELETE for the user',
-      [
-        'SELECT t.table_name AS table_name',
-        // DBA_TABLES, not ALL_TABLES: ALL_ lists only the tables the admin itself can reach, so a
-        // missing grant to the admin would silently leave tables out.
-        'FROM dba_tables t',
-        "WHERE t.owner = :owner AND t.table_name LIKE :pattern ESCAPE '\\'",
-        '  AND (SELECT COUNT(DISTINCT p.privilege) FROM dba_tab_privs p',
-        '       WHERE p.grantee = :username AND p.owner = t.owner AND p.table_name = t.table_name',
-        "         AND p.privilege IN ('INSERT', 'UPDATE', 'DELETE')) < 3",
-        'ORDER BY t.table_name',
-      ].join('\n'),
-      [owner(t), bind('pattern', likePrefix('OSUSR_')), user(req, t)],
-    );
+    return query('list OSUSR_ tables lacking INSERT, UPDATE, DELETE for the user', [...MISSING_WRITE_GRANTS, 'ORDER BY t.table_name'].join('\n'), [
+      owner(t),
+      bind('pattern', likePrefix('OSUSR_')),
+      user(req, t),
+    ]);
   },
 
   grantWrite(req: TableRef, t: Target): Statement {
@@ -150,7 +157,35 @@ export const oracle = {
     if (!isApplicationTable(table)) {
       throw new AppError('invalid_input', `Write access is only for application tables (OSUSR_…); ${table} is not one.`);
     }
-    return grantOn('grant', `grant INSERT, UPDATE, DELETE on ${table}`, 'INSERT, UPDATE, DELETE', owner(t), bind('tablename', table), req, t);
+    return dynamic('grant', `grant INSERT, UPDATE, DELETE on ${table}`, WRITE_GRANT, [owner(t), bind('tablename', table), user(req, t)]);
+  },
+
+  grantAllMissingWrite(req: UserRef, t: Target): Statement {
+    // missingWriteGrants's selection in a cursor FOR loop; each GRANT is grantWrite's, with the table
+    // name taken from the loop record and quoted by DBMS_ASSERT.ENQUOTE_NAME on the server. The names
+    // granted come back through an OUT REF CURSOR over the collection (as findEntityTables' rows do).
+    // GRANT is DDL and commits, so a failure leaves the earlier grants: the caller then drops the
+    // half-made user, and with it whatever was granted.
+    return {
+      kind: 'grant',
+      label: ALL_MISSING_WRITE_LABEL,
+      sql: [
+        'DECLARE',
+        '  granted SYS.ODCIVARCHAR2LIST := SYS.ODCIVARCHAR2LIST();',
+        'BEGIN',
+        '  FOR missing IN (',
+        ...[...MISSING_WRITE_GRANTS, 'ORDER BY t.table_name'].map((line) => `    ${line}`),
+        '  ) LOOP',
+        `    EXECUTE IMMEDIATE ${expression(WRITE_GRANT, { tablename: 'missing.table_name' })};`,
+        '    granted.EXTEND;',
+        '    granted(granted.COUNT) := missing.table_name;',
+        '  END LOOP;',
+        '  OPEN :tables FOR SELECT COLUMN_VALUE AS table_name FROM TABLE(granted);',
+        'END;',
+      ].join('\n'),
+      params: [owner(t), bind('pattern', likePrefix('OSUSR_')), user(req, t)],
+      cursor: 'tables',
+    };
   },
 
   grantInterop(req: UserRef, t: Target): Statement[] {

@@ -69,3 +69,6 @@ export function checkUsernamePrefix(prefix: string): string {
   if (problem) throw new AppError('invalid_input', `The username prefix ${JSON.stringify(prefix.slice(0, 20))} is not allowed: ${problem}.`);
   return prefix;
 }
+
+/** The label of grantAllMissingWrite, the same on every dialect (dry runs and plans recognise it). */
+export const ALL_MISSING_WRITE_LABEL = 'grant INSERT, UPDATE, DELETE on every OSUSR_ table lacking them';

@@ -9,12 +9,14 @@ import {
   EXPOSED_VIEW_PREFIX,
   INTEROP_CATALOG_VIEWS,
   INTEROP_METAMODEL_TABLES,
+  ALL_MISSING_WRITE_LABEL,
   checkUsernamePrefix,
   isApplicationTable,
   likePrefix,
   objectRole,
   privilegeList,
 } from './permissions.js';
+import { MISSING_WRITE_GRANTS, allMissingWriteBatch } from './sqlserver-batch.js';
 import type { DynamicPart, Param, Statement, StatementKind } from './statement.js';
 import { AppError } from '../errors.js';
 
@@ -45,9 +47,9 @@ interface DynamicOptions {
   refused?: { errors: number[]; note: string };
 }
 
-/** A batch that builds `parts` server-side and runs it with sp_executesql. */
-function dynamic(kind: StatementKind, label: string, parts: DynamicPart[], params: Param[], options: DynamicOptions = {}): Statement {
-  const expr = parts
+/** The T-SQL expression that joins `parts` server-side; each name is a variable (a parameter or a local) quoted by QUOTENAME. */
+function expression(parts: DynamicPart[]): string {
+  return parts
     .map((p) => {
       if ('text' in p) return nstring(p.text);
       if ('ident' in p) return `QUOTENAME(@${p.ident})`;
@@ -55,6 +57,11 @@ function dynamic(kind: StatementKind, label: string, parts: DynamicPart[], param
       return `CAST(@${p.number} AS nvarchar(20))`;
     })
     .join(' + ');
+}
+
+/** A batch that builds `parts` server-side and runs it with sp_executesql. */
+function dynamic(kind: StatementKind, label: string, parts: DynamicPart[], params: Param[], options: DynamicOptions = {}): Statement {
+  const expr = expression(parts);
   const pass = options.passThrough ?? [];
   const exec = pass.length
     ? `EXEC sys.sp_executesql @sql, ${nstring(pass.map((p) => `@${p.name} ${p.type === 'int' ? 'int' : 'nvarchar(128)'}`).join(', '))}, ${pass
@@ -109,6 +116,9 @@ const CATALOG_READABLE_BY_PUBLIC = 'already readable by public; its rows follow 
 function systemObjectGrantsAccepted(t: Target, contained: boolean): boolean {
   return !contained && t.platform !== 'rds' && t.platform !== 'azure-sql-database';
 }
+
+/** INSERT, UPDATE, DELETE on one table: `@table` is grantWrite's parameter, or grantAllMissingWrite's local variable. */
+const WRITE_GRANT: DynamicPart[] = [text('GRANT INSERT, UPDATE, DELETE ON OBJECT::'), ident('schema'), text('.'), ident('table'), text(' TO '), ident('username')];
 
 const LOGIN_MISSING = 'NOT EXISTS (SELECT 1 FROM sys.server_principals WHERE name = @username)';
 const USER_MISSING = 'NOT EXISTS (SELECT 1 FROM sys.database_principals WHERE name = @username)';
@@ -208,21 +218,11 @@ function tsqlDialect(name: Exclude<DialectName, 'oracle'>) {
     },
 
     missingWriteGrants(req: UserRef, t: Target): Statement {
-      return query(
-        'list OSUSR_ tables lacking INSERT, UPDATE, DELETE for the user',
-        [
-          'SELECT t.name AS table_name',
-          'FROM sys.tables AS t',
-          'JOIN sys.schemas AS s ON s.schema_id = t.schema_id',
-          "WHERE s.name = @schema AND t.name LIKE @pattern ESCAPE N'\\'",
-          '  AND (SELECT COUNT(DISTINCT p.permission_name) FROM sys.database_permissions AS p',
-          "       WHERE p.class = 1 AND p.major_id = t.object_id AND p.minor_id = 0 AND p.state IN ('G', 'W')",
-          '         AND p.grantee_principal_id = DATABASE_PRINCIPAL_ID(@username)',
-          "         AND p.permission_name IN (N'INSERT', N'UPDATE', N'DELETE')) < 3",
-          'ORDER BY t.name;',
-        ].join('\n'),
-        [schema(t), nvarchar('pattern', likePrefix('OSUSR_')), user(req, t)],
-      );
+      return query('list OSUSR_ tables lacking INSERT, UPDATE, DELETE for the user', [...MISSING_WRITE_GRANTS, 'ORDER BY t.name;'].join('\n'), [
+        schema(t),
+        nvarchar('pattern', likePrefix('OSUSR_')),
+        user(req, t),
+      ]);
     },
 
     grantWrite(req: TableRef, t: Target): Statement {
@@ -230,12 +230,20 @@ function tsqlDialect(name: Exclude<DialectName, 'oracle'>) {
       if (!isApplicationTable(table)) {
         throw new AppError('invalid_input', `Write access is only for application tables (OSUSR_…); ${table} is not one.`);
       }
-      return dynamic(
-        'grant',
-        `grant INSERT, UPDATE, DELETE on ${table}`,
-        [text('GRANT INSERT, UPDATE, DELETE ON OBJECT::'), ident('schema'), text('.'), ident('table'), text(' TO '), ident('username')],
-        [schema(t), nvarchar('table', table), user(req, t)],
-      );
+      return dynamic('grant', `grant INSERT, UPDATE, DELETE on ${table}`, WRITE_GRANT, [schema(t), nvarchar('table', table), user(req, t)]);
+    },
+
+    grantAllMissingWrite(req: UserRef, t: Target): Statement {
+      // missingWriteGrants's selection, kept in a table variable first so the grants cannot change
+      // what the cursor reads. Each GRANT is grantWrite's, with @table a local variable that QUOTENAME
+      // quotes on the server. A failure ends the batch (THROW, or the GRANT's own error): the caller
+      // then drops the half-made user, and with it whatever was granted.
+      return {
+        kind: 'grant',
+        label: ALL_MISSING_WRITE_LABEL,
+        sql: allMissingWriteBatch(expression(WRITE_GRANT)),
+        params: [schema(t), nvarchar('pattern', likePrefix('OSUSR_')), user(req, t)],
+      };
     },
 
     grantInterop(req: UserRef, t: Target): Statement[] {

@@ -16,6 +16,7 @@ import type { Config, LoadedEnvironment } from '../../src/config.js';
 import { createDatabase, type Database as Db } from '../../src/dialects/database.js';
 import { DatabaseError, dryRunExecutor, type DryRunExecutor, type DryRunResponder } from '../../src/dialects/executor.js';
 import { dialectOf, targetOf } from '../../src/dialects/index.js';
+import { ALL_MISSING_WRITE_LABEL } from '../../src/dialects/permissions.js';
 import { createLogger } from '../../src/log.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { loadTestConfig, USERS } from '../e2e/harness.js';
@@ -203,7 +204,7 @@ describe('the state database fails right after CREATE LOGIN', () => {
     let lock: { release(): void } | undefined;
     // The lock is taken just as the server answers the last statement of the create.
     responders.set('dev', (s) => {
-      if (s.label.startsWith('list OSUSR_') && !lock) lock = lockStore();
+      if (s.label === ALL_MISSING_WRITE_LABEL && !lock) lock = lockStore();
       return [];
     });
     setTimeout(() => lock?.release(), 150);
@@ -217,7 +218,7 @@ describe('the state database fails right after CREATE LOGIN', () => {
     const { request } = await temporary.requestTemporary({ env: 'dev', requester: USERS.ltAdmin, reason: 'x' });
     let lock: { release(): void } | undefined;
     responders.set('dev', (s) => {
-      if (s.label.startsWith('list OSUSR_') && !lock) lock = lockStore();
+      if (s.label === ALL_MISSING_WRITE_LABEL && !lock) lock = lockStore();
       return [];
     });
     const after = await temporary.provision(request.id);

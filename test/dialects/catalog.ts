@@ -30,6 +30,7 @@ export function catalog(name: DialectName): Emitted[] {
   add('countApplicationTables', d.countApplicationTables(t));
   add('missingWriteGrants', d.missingWriteGrants({ username }, t));
   add('grantWrite', d.grantWrite({ username, table: 'OSUSR_ABC_ORDER' }, t));
+  add('grantAllMissingWrite', d.grantAllMissingWrite?.({ username }, t) ?? []);
   add('grantInterop', d.grantInterop({ username }, t));
   add('grantInterop', d.grantInterop({ username }, rds));
   add('grantObject', d.grantObject({ username, object: 'OSUSR_VIEW_ORDER', privileges: ['SELECT'] }, t));

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createDatabase, createUserPlan, ProvisioningError } from '../../src/dialects/database.js';
 import type { DialectName } from '../../src/dialects/dialect.js';
 import { DatabaseError, dryRunExecutor, type DryRunResponder } from '../../src/dialects/executor.js';
+import { ALL_MISSING_WRITE_LABEL } from '../../src/dialects/permissions.js';
 import { describePlan } from '../../src/dialects/render.js';
 import type { Statement } from '../../src/dialects/statement.js';
 import { dialects, targets, userFor } from './targets.js';
@@ -13,6 +14,14 @@ const password = 'Xy3-abc.def_GHI9';
 function setup(name: DialectName, responder?: DryRunResponder) {
   const executor = dryRunExecutor(responder);
   const db = createDatabase({ dialect: dialects[name], executor, target: targets[name], dropRetry: { attempts: 3, delayMs: 0 } });
+  return { db, executor, username: userFor(name) };
+}
+
+/** The same database over a dialect without grantAllMissingWrite: write grants go table by table. */
+function setupPerTable(name: DialectName, responder?: DryRunResponder) {
+  const { grantAllMissingWrite: _batch, ...perTable } = dialects[name];
+  const executor = dryRunExecutor(responder);
+  const db = createDatabase({ dialect: perTable, executor, target: targets[name], dropRetry: { attempts: 3, delayMs: 0 } });
   return { db, executor, username: userFor(name) };
 }
 
@@ -28,18 +37,67 @@ function failOn(label: RegExp, text = 'boom'): DryRunResponder {
 }
 
 describe.each(names)('%s', (name) => {
-  it('creates a temporary user: principal, read set, then write grants on each OSUSR_ table lacking them', async () => {
-    const { db, executor, username } = setup(name, (s) =>
+  it('creates a temporary user: principal, read set, then write grants on every OSUSR_ table lacking them in one round trip', async () => {
+    const { db, executor, username } = setup(name, (s) => (s.label === ALL_MISSING_WRITE_LABEL ? [{ table_name: 'OSUSR_ABC_LINE' }, { table_name: 'OSUSR_ABC_ORDER' }] : []));
+    const created = await db.createUser({ username, password, kind: 'temporary' });
+    expect(created).toEqual({ username, kind: 'temporary', grantedTables: ['OSUSR_ABC_LINE', 'OSUSR_ABC_ORDER'], notes: [] });
+    const expectedPlan = createUserPlan(dialects[name], { username, password, kind: 'temporary' }, targets[name]);
+    // The plan's last step is the batch: nothing runs after it, whatever the number of tables.
+    expect(expectedPlan.at(-1)?.label).toBe(ALL_MISSING_WRITE_LABEL);
+    expect(labels(executor.statements)).toEqual(labels(expectedPlan));
+  });
+
+  it('the round trips of a new read & write user do not grow with the number of tables', async () => {
+    const tables = Array.from({ length: 300 }, (_, i) => ({ table_name: `OSUSR_ABC_T${i}` }));
+    const batched = setup(name, (s) => (s.label === ALL_MISSING_WRITE_LABEL ? tables : []));
+    const perTable = setupPerTable(name, (s) => (s.label.startsWith('list OSUSR_') ? tables : []));
+    expect((await batched.db.createUser({ username: batched.username, password, kind: 'temporary' })).grantedTables).toHaveLength(300);
+    expect((await perTable.db.createUser({ username: perTable.username, password, kind: 'temporary' })).grantedTables).toHaveLength(300);
+    const planned = createUserPlan(dialects[name], { username: batched.username, password, kind: 'temporary' }, targets[name]).length;
+    expect(batched.executor.statements).toHaveLength(planned);
+    expect(perTable.executor.statements).toHaveLength(planned + 300);
+  });
+
+  it('drops the half-made user when the batch of write grants fails, and says so', async () => {
+    const { db, executor, username } = setup(name, failOn(/every OSUSR_ table/, 'cannot grant OSUSR_ABC_ORDER'));
+    const error = await db.createUser({ username, password, kind: 'temporary' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProvisioningError);
+    expect((error as ProvisioningError).message).toMatch(/cannot grant OSUSR_ABC_ORDER.*dropped again/);
+    expect((error as ProvisioningError).cleanup?.complete).toBe(true);
+    const after = kinds(executor.statements.slice(executor.statements.findIndex((s) => s.label === ALL_MISSING_WRITE_LABEL) + 1));
+    expect(after[0]).toBe('block login');
+    expect(after.at(-1)).toMatch(/^drop (user|login)$/);
+  });
+
+  it('checks the schema has OSUSR_ tables when the batch granted nothing', async () => {
+    const { db, executor, username } = setup(name, (s) => (s.label.startsWith('count the OSUSR_') ? [{ total: 0 }] : []));
+    const error = await db.createUser({ username, password, kind: 'temporary' }).catch((e: unknown) => e);
+    expect((error as ProvisioningError).message).toMatch(/has no OSUSR_ tables.*dropped again/);
+    expect(labels(executor.statements)).toContain('count the OSUSR_ tables of the schema');
+  });
+
+  it('without the batch capability: lists the tables, then one grant per table', async () => {
+    const { db, executor, username } = setupPerTable(name, (s) =>
       s.label.startsWith('list OSUSR_') ? [{ table_name: 'OSUSR_ABC_ORDER' }, { table_name: 'OSUSR_ABC_LINE' }] : [],
     );
     const created = await db.createUser({ username, password, kind: 'temporary' });
-    expect(created).toEqual({ username, kind: 'temporary', grantedTables: ['OSUSR_ABC_ORDER', 'OSUSR_ABC_LINE'], notes: [] });
-    const expectedPlan = createUserPlan(dialects[name], { username, password, kind: 'temporary' }, targets[name]);
-    expect(labels(executor.statements)).toEqual([
-      ...labels(expectedPlan),
+    expect(created.grantedTables).toEqual(['OSUSR_ABC_ORDER', 'OSUSR_ABC_LINE']);
+    expect(labels(executor.statements).slice(-3)).toEqual([
+      'list OSUSR_ tables lacking INSERT, UPDATE, DELETE for the user',
       'grant INSERT, UPDATE, DELETE on OSUSR_ABC_ORDER',
       'grant INSERT, UPDATE, DELETE on OSUSR_ABC_LINE',
     ]);
+  });
+
+  it('without the batch capability: drops the half-made user when one table grant fails', async () => {
+    const { db, executor, username } = setupPerTable(name, (s) => {
+      if (s.label.startsWith('list OSUSR_')) return [{ table_name: 'OSUSR_ABC_ORDER' }, { table_name: 'OSUSR_ABC_LINE' }];
+      if (s.label === 'grant INSERT, UPDATE, DELETE on OSUSR_ABC_LINE') throw new DatabaseError('db_error', 'server said no', { serverCode: 50000 });
+      return [];
+    });
+    const error = await db.createUser({ username, password, kind: 'temporary' }).catch((e: unknown) => e);
+    expect((error as ProvisioningError).message).toMatch(/server said no.*dropped again/);
+    expect(kinds(executor.statements).at(-1)).toMatch(/^drop (user|login)$/);
   });
 
   it('creates a read-only user without any write grant or table listing', async () => {
@@ -209,6 +267,6 @@ describe('plans for approval messages', () => {
     expect(plan).not.toContain(password);
     expect(plan).toMatch(/\*{8}/);
     expect(plan).toContain(username);
-    expect(plan).toMatch(/list OSUSR_ tables lacking INSERT, UPDATE, DELETE/);
+    expect(plan).toContain(ALL_MISSING_WRITE_LABEL);
   });
 });

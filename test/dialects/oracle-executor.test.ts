@@ -53,18 +53,20 @@ const password = 'Xy3-abc.def_GHI9';
 
 describe('oracleExecutor', () => {
   it('sends the create sequence as anonymous blocks with IN binds, autocommit, a call timeout, and closes each connection', async () => {
-    const stub = stubSource((sql) => (sql.includes('dba_tables') ? { rows: [{ TABLE_NAME: 'OSUSR_ABC_ORDER' }] } : {}));
+    // The write grants in one block, whose granted tables come back through the OUT cursor.
+    const granted = { getRows: async () => [{ TABLE_NAME: 'OSUSR_ABC_ORDER' }], close: async () => {} };
+    const stub = stubSource((sql) => (sql.includes('dba_tables') ? { outBinds: { tables: granted } } : {}));
     const db = createDatabase({ dialect: oracle, executor: oracleExecutor(stub.source, { requestTimeoutMs: 4000 }), target: targets.oracle });
-    await db.createUser({ username, password, kind: 'temporary' });
-    const sent = stub.calls.map((c) => (c.sql.startsWith('BEGIN') ? `block: ${/EXECUTE IMMEDIATE '([^']*)'/.exec(c.sql)?.[1]?.trim()}` : c.sql.split('\n')[0]));
+    expect((await db.createUser({ username, password, kind: 'temporary' })).grantedTables).toEqual(['OSUSR_ABC_ORDER']);
+    const sent = stub.calls.map((c) => (/^(BEGIN|DECLARE)\b/.test(c.sql) ? `block: ${/EXECUTE IMMEDIATE '([^']*)'/.exec(c.sql)?.[1]?.trim()}` : c.sql.split('\n')[0]));
     expect(sent).toEqual([
       'block: CREATE USER',
       'block: GRANT CREATE SESSION TO',
       'block: GRANT SELECT ANY TABLE TO',
       'block: GRANT SELECT ANY DICTIONARY TO',
-      'SELECT t.table_name AS table_name',
       'block: GRANT INSERT, UPDATE, DELETE ON',
     ]);
+    expect(stub.calls.at(-1)!.binds['tables']).toEqual({ dir: oracledb.BIND_OUT, type: oracledb.CURSOR });
     const create = stub.calls[0]!;
     expect(create.binds).toEqual({
       username: { val: username, dir: oracledb.BIND_IN, type: oracledb.STRING },

@@ -295,7 +295,8 @@ function statementLines(r: Ran): string[] {
     const params = statement.params.map((p) => `${marker}${p.name} = ${p.secret ? MASK : typeof p.value === 'number' ? p.value : `'${p.value}'`}`);
     lines.push(`--   with ${params.join(', ')}`);
   }
-  if (statement.kind === 'query') {
+  // Queries, and statements that answer with rows (the write grants in one batch list the tables granted).
+  if (statement.kind === 'query' || r.rows.length > 0) {
     const rows = r.rows.map((row) => Object.values(row).map(String).join(','));
     lines.push(`--   dry run answered ${rows.length === 0 ? 'no rows' : rows.join(' | ')}`);
   }

@@ -10,6 +10,7 @@ import { startBot, type Bot } from '../../src/app.js';
 import { loadConfig, type Config, type LoadedEnvironment } from '../../src/config.js';
 import { dialectOf } from '../../src/dialects/index.js';
 import { dryRunExecutor } from '../../src/dialects/executor.js';
+import { ALL_MISSING_WRITE_LABEL } from '../../src/dialects/permissions.js';
 import type { Row, Statement } from '../../src/dialects/statement.js';
 import { createLogger } from '../../src/log.js';
 import { startFakeSlack, type FakeSlack } from '../../test/fakes/fake-slack.js';
@@ -169,7 +170,8 @@ function consoleExecutor(env: LoadedEnvironment, ran: Ran[]) {
 }
 
 function dryRunRows(env: LoadedEnvironment, statement: Statement): Row[] {
-  if (statement.label.startsWith('list OSUSR_ tables')) return SAMPLE_TABLES.map((table) => ({ table_name: table }));
+  // The tables lacking write grants, and the same tables granted in one batch.
+  if (statement.label.startsWith('list OSUSR_ tables') || statement.label === ALL_MISSING_WRITE_LABEL) return SAMPLE_TABLES.map((table) => ({ table_name: table }));
   if (statement.label.startsWith("list the user's live sessions")) {
     return [env.dialect === 'oracle' ? { ...SAMPLE_SESSION } : { id: SAMPLE_SESSION.id }];
   }

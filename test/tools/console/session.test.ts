@@ -2,6 +2,7 @@
 // rotate, delete, the request form, and every password shown exactly once, in the message only its owner sees.
 import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ALL_MISSING_WRITE_LABEL } from '../../../src/dialects/permissions.js';
 import { buttonNumber, passwordIn, startScripted, type Scripted } from './scripted.js';
 
 function occurrences(text: string, needle: string): number {
@@ -49,7 +50,11 @@ describe('console session', () => {
     issued.push(password);
     const username = /`(dbx_maria_silva_[a-z0-9]+)`/.exec(credentials)![1]!;
     expect(approved).toContain('SQL (dev, dry run):');
-    expect(approved).toContain(`GRANT INSERT, UPDATE, DELETE ON OBJECT::[dbo].[OSUSR_ABC_ORDER] TO [${username}]`);
+    // A new user's write grants: one batch that quotes every name on the server, then what it granted.
+    expect(approved).toContain(`-- ${ALL_MISSING_WRITE_LABEL}`);
+    expect(approved).toContain("SET @sql = N'GRANT INSERT, UPDATE, DELETE ON OBJECT::' + QUOTENAME(@schema) + N'.' + QUOTENAME(@table) + N' TO ' + QUOTENAME(@username);");
+    expect(approved).toContain(`@schema = 'dbo', @pattern = 'OSUSR\\_%', @username = '${username}'`);
+    expect(approved).toMatch(/dry run answered OSUSR_ABC_ORDER \|/);
 
     // The approval message lost its buttons, and the credentials are not Ana's to click.
     expect(await c.send(`click ${approve}`)).toContain(`Button [${approve}] is gone`);
